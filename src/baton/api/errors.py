@@ -1,0 +1,128 @@
+"""The one error shape, built here and nowhere else.
+
+Every HTTP error Baton answers has this body:
+
+    {"status_code": 404, "error": "not_found", "detail": "Flow run not found", "errors": []}
+
+`detail` is one plain sentence (what the Prefect client shows the user); `errors` lists
+field-level problems as {"loc": "body.state.type", "msg": ..., "type": ...} for 422s.
+A database that cannot answer gives 503 with Retry-After, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from baton.api.responses import ORJSONResponse
+from baton.errors import BatonError, Unavailable
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the database is not answering", as opposed to a bug in a query.
+DB_UNAVAILABLE = (
+    sa_exc.DBAPIError,  # narrowed in _on_database_error
+    sa_exc.TimeoutError,  # connection pool exhausted
+    OSError,  # includes ConnectionError and TimeoutError
+)
+
+
+def error_response(
+    status_code: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    errors: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "status_code": status_code,
+        "error": code or _code_for(status_code),
+        "detail": detail,
+        "errors": list(errors),
+    }
+    return ORJSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _code_for(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def _loc(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {"loc": _loc(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in raw
+    ]
+
+
+def _validation_detail(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return "Invalid request."
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return f"Invalid request: the body is not valid JSON ({first['msg']})."
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    where = f"{first['loc']}: " if first["loc"] else ""
+    return f"Invalid request: {where}{first['msg']}{more}."
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    return error_response(422, _validation_detail(errors), code="invalid", errors=errors)
+
+
+async def _on_baton_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BatonError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    return error_response(exc.status_code, exc.detail, code=exc.code, headers=headers)
+
+
+async def _on_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, sa_exc.DBAPIError) and not (
+        exc.connection_invalidated
+        or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    ):
+        return await _on_unexpected(request, exc)  # a failing query is a bug, not an outage
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "The database is not answering; retry shortly.",
+        code=Unavailable.code,
+        headers={"Retry-After": str(Unavailable.retry_after)},
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "Internal server error.", code="internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(BatonError, _on_baton_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    for exc_type in DB_UNAVAILABLE:
+        app.add_exception_handler(exc_type, _on_database_error)
+    app.add_exception_handler(Exception, _on_unexpected)

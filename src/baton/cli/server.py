@@ -1,0 +1,83 @@
+"""`baton server start`: check the port and database, migrate, then serve."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from baton import __version__
+from baton.cli.output import err, fail, note
+from baton.errors import ConfigError, StartupError
+from baton.settings import LOG_LEVELS, Settings, mask_url
+
+app = typer.Typer(help="Run the Baton server.", no_args_is_help=True)
+
+
+@app.command()
+def start(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on; 0.0.0.0 exposes it.  "
+            "[env: PREFECT_SERVER_API_HOST; default: 127.0.0.1]",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port to listen on.  [env: PREFECT_SERVER_API_PORT; default: 4200]",
+            show_default=False,
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+    no_services: Annotated[
+        bool,
+        typer.Option(
+            "--no-services", help="Serve the API and UI only; run no background services."
+        ),
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help=f"One of {', '.join(LOG_LEVELS)}.  [env: BATON_LOG_LEVEL; default: info]",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Start the API and UI (default http://127.0.0.1:4200), on SQLite unless
+    PREFECT_SERVER_DATABASE_CONNECTION_URL names PostgreSQL."""
+    from baton.server.preflight import bind_socket, prepare_database
+    from baton.server.serve import configure_logging, serve
+
+    try:
+        settings = Settings.from_env().with_overrides(
+            host=host,
+            port=port,
+            log_level=log_level.lower() if log_level else None,
+            services=False if no_services else None,
+        )
+        if settings.log_level not in LOG_LEVELS:
+            raise ConfigError(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
+        url = settings.db_url  # validates the database URL before anything starts
+        sock = bind_socket(settings.host, settings.port)
+        migrated = asyncio.run(prepare_database(settings, note))
+    except (ConfigError, StartupError) as exc:
+        fail(str(exc))
+
+    base = f"http://{_display_host(settings.host)}:{settings.port}"
+    err.print(f"[bold]Baton {__version__}[/]")
+    err.print(f"  UI        {base}")
+    err.print(f"  API       {base}/api")
+    err.print(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
+    err.print(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
+    err.print(f"Point Prefect clients here with PREFECT_API_URL={base}/api")
+    configure_logging(settings.log_level)
+    serve(settings, sock)
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

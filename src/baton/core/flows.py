@@ -1,0 +1,75 @@
+"""Flows: upsert by name, read."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.core.clock import utcnow, uuid7
+from baton.db import tables as t
+from baton.db.database import Database
+from baton.db.dialect import insert
+from baton.errors import NotFound
+
+_COLUMNS = (
+    t.flow.c.id,
+    t.flow.c.created,
+    t.flow.c.updated,
+    t.flow.c.name,
+    t.flow.c.tags,
+    t.flow.c.labels,
+)
+
+
+def _as_dict(row: sa.RowMapping) -> dict[str, Any]:
+    flow = dict(row)
+    flow["labels"] = flow["labels"] or {}
+    return flow
+
+
+async def upsert_flow(
+    db: Database, name: str, tags: list[str], labels: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """The flow named `name`, created if missing. Returns (flow, created)."""
+    async with db.read() as conn:
+        existing = await _by_name(conn, name)
+    if existing is not None:  # the common case: every flow run re-registers its flow
+        return existing, False
+
+    async def job(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
+        now = utcnow()
+        stmt = (
+            insert(conn, t.flow)
+            .values(id=uuid7(), created=now, updated=now, name=name, tags=tags, labels=labels)
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(*_COLUMNS)
+        )
+        row = (await conn.execute(stmt)).mappings().first()
+        if row is not None:
+            return _as_dict(row), True
+        # Another request created it between our read and this write.
+        flow = await _by_name(conn, name)
+        assert flow is not None
+        return flow, False
+
+    return await db.write(job)
+
+
+async def read_flow(db: Database, flow_id: uuid.UUID) -> dict[str, Any]:
+    async with db.read() as conn:
+        row = (
+            (await conn.execute(sa.select(*_COLUMNS).where(t.flow.c.id == flow_id)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound("Flow not found")
+    return _as_dict(row)
+
+
+async def _by_name(conn: AsyncConnection, name: str) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(*_COLUMNS).where(t.flow.c.name == name))).mappings().first()
+    return None if row is None else _as_dict(row)

@@ -1,0 +1,82 @@
+"""The Database handle the app's lifespan owns: `read()` for queries, `write(job)` for changes.
+
+On SQLite every write job goes to the single writer (group commit, see writer.py) and
+reads use a small pool of query-only connections, which WAL lets run beside the writer.
+On PostgreSQL both use one pooled engine; a write job runs in its own transaction.
+Callers never see the difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from baton.db.engine import create_engine
+from baton.db.writer import SqliteWriter, WriteJob
+from baton.settings import Settings
+
+T = TypeVar("T")
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.url: URL = settings.db_url
+        self.dialect = self.url.get_backend_name()
+        self._writer: SqliteWriter | None = None
+        if self.dialect == "sqlite":
+            self._write_engine: AsyncEngine = create_engine(self.url, role="writer")
+            self._read_engine: AsyncEngine = create_engine(self.url, role="reader", pool_size=8)
+            self._writer = SqliteWriter(self._write_engine, settings.sqlite_write_batch)
+        else:
+            engine = create_engine(
+                self.url, pool_size=settings.pg_pool_size, max_overflow=settings.pg_max_overflow
+            )
+            self._write_engine = self._read_engine = engine
+
+    @property
+    def migration_engine(self) -> AsyncEngine:
+        """The engine migrations run on (on SQLite, the writer's, before the writer starts)."""
+        return self._write_engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    async def start(self) -> None:
+        if self._writer is not None:
+            await self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.stop()
+        await self._write_engine.dispose()
+        if self._read_engine is not self._write_engine:
+            await self._read_engine.dispose()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for queries (on SQLite, a read-only one)."""
+        async with self._read_engine.connect() as conn:
+            yield conn
+
+    async def write(self, job: WriteJob[T]) -> T:
+        """Run `job(conn)` in a transaction and return its result once it is committed."""
+        if self._writer is not None:
+            return await self._writer.submit(job)
+        async with self._write_engine.begin() as conn:
+            return await job(conn)
+
+    async def ping(self, timeout: float = 3.0) -> None:
+        """One round trip to the database; raises if it does not answer within `timeout`."""
+
+        async def _ping() -> None:
+            async with self.read() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        await asyncio.wait_for(_ping(), timeout)

@@ -1,0 +1,70 @@
+"""Engines: SQLite with WAL and pragmas (one writer, pooled readers), PostgreSQL with a pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# Long enough that another process (a `baton db` command) holding the write lock
+# delays Baton's writer rather than failing it.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any) -> AsyncEngine:
+    """An async engine for `url`.
+
+    SQLite `role` is "writer" (one connection, BEGIN IMMEDIATE), "reader"
+    (query_only connections, deferred BEGIN) or "any" (migrations and CLI commands).
+    """
+    common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    if url.get_backend_name() == "sqlite":
+        if role == "writer":
+            common.update(pool_size=1, max_overflow=0)
+        elif role == "reader":
+            common.update(pool_size=pool_size, max_overflow=0)
+        engine = create_async_engine(url, **common, **kw)
+        _install_sqlite_hooks(engine, role)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=kw.pop("max_overflow", 10),
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        # asyncpg's connect timeout, so a vanished server fails fast instead of hanging.
+        connect_args={"timeout": kw.pop("connect_timeout", 5), "command_timeout": 60},
+        **common,
+        **kw,
+    )
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, role: str) -> None:
+    begin = "BEGIN IMMEDIATE" if role in ("writer", "any") else "BEGIN"
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN is ours (and savepoints work).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if role != "reader":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA temp_store = MEMORY")
+        cur.execute("PRAGMA cache_size = -16000")
+        if role == "reader":
+            cur.execute("PRAGMA query_only = ON")
+        cur.close()
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(begin)

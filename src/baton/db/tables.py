@@ -1,0 +1,209 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in `migrations/` create exactly this.
+
+Design notes:
+- ids are UUIDs; task-run ids and their state ids come from the client, the rest from the server.
+- A run row carries a copy of its current state (state_id, state_type, state_name,
+  state_timestamp, state_message, state_details, state_data), so a run and its state are
+  read in one round trip; the full history lives in *_run_state.
+- Timestamps are UTC (`Timestamp`); JSON columns hold parameters, policies, labels, details.
+- Indexes follow the queries of the API and UI: runs by state and expected start, by flow,
+  by deployment, by work queue and next scheduled start; logs by run and time; events by
+  time, name and resource.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from baton.db.types import JSON, Timestamp
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s__%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s__%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s__%(column_0_name)s__%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created", Timestamp(), nullable=False),
+        sa.Column("updated", Timestamp(), nullable=False),
+    ]
+
+
+def _current_state() -> list[sa.Column[object]]:
+    return [
+        sa.Column("state_id", sa.Uuid()),
+        sa.Column("state_type", sa.String(20)),
+        sa.Column("state_name", sa.String(100)),
+        sa.Column("state_timestamp", Timestamp()),
+        sa.Column("state_message", sa.Text()),
+        sa.Column("state_details", JSON),
+        sa.Column("state_data", JSON),
+    ]
+
+
+def _run_timing() -> list[sa.Column[object]]:
+    return [
+        sa.Column("run_count", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("expected_start_time", Timestamp()),
+        sa.Column("next_scheduled_start_time", Timestamp()),
+        sa.Column("start_time", Timestamp()),
+        sa.Column("end_time", Timestamp()),
+        sa.Column("total_run_time", sa.Float(), nullable=False, server_default="0"),
+    ]
+
+
+def _state_history(name: str, run_table: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("created", Timestamp(), nullable=False),
+        sa.Column(
+            f"{run_table}_id",
+            sa.Uuid(),
+            sa.ForeignKey(f"{run_table}.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("type", sa.String(20), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("timestamp", Timestamp(), nullable=False),
+        sa.Column("message", sa.Text()),
+        sa.Column("state_details", JSON, nullable=False),
+        sa.Column("data", JSON),
+        sa.Index(None, f"{run_table}_id", "timestamp"),
+    )
+
+
+flow = sa.Table(
+    "flow",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("tags", JSON, nullable=False),
+    sa.Column("labels", JSON),
+)
+
+flow_run = sa.Table(
+    "flow_run",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("flow_id", sa.Uuid(), sa.ForeignKey("flow.id", ondelete="CASCADE"), nullable=False),
+    # Deployments, work queues and pools arrive with later migrations; their ids are kept
+    # without a foreign key so a deleted deployment leaves its past runs in place.
+    sa.Column("deployment_id", sa.Uuid()),
+    sa.Column("deployment_version", sa.String(255)),
+    sa.Column("work_queue_id", sa.Uuid()),
+    sa.Column("work_queue_name", sa.String(255)),
+    sa.Column("work_pool_id", sa.Uuid()),
+    sa.Column("work_pool_name", sa.String(255)),
+    sa.Column("flow_version", sa.String(255)),
+    sa.Column("parameters", JSON, nullable=False),
+    sa.Column("idempotency_key", sa.String(512)),
+    sa.Column("context", JSON, nullable=False),
+    sa.Column("empirical_policy", JSON, nullable=False),
+    sa.Column("tags", JSON, nullable=False),
+    sa.Column("labels", JSON),
+    sa.Column("parent_task_run_id", sa.Uuid()),
+    *_current_state(),
+    *_run_timing(),
+    sa.Column("auto_scheduled", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("infrastructure_document_id", sa.Uuid()),
+    sa.Column("infrastructure_pid", sa.String(255)),
+    sa.Column("created_by", JSON),
+    sa.Column("job_variables", JSON),
+    # One run per (flow, idempotency key): the scheduler and create_flow_run rely on it.
+    sa.UniqueConstraint("flow_id", "idempotency_key"),
+    sa.Index(None, "flow_id", "expected_start_time"),
+    sa.Index(None, "state_type", "expected_start_time"),
+    sa.Index(None, "expected_start_time"),
+    sa.Index(None, "deployment_id", "expected_start_time"),
+    sa.Index(None, "work_queue_id", "next_scheduled_start_time"),
+    sa.Index(None, "parent_task_run_id"),
+    sa.Index(None, "name"),
+)
+
+flow_run_state = _state_history("flow_run_state", "flow_run")
+
+task_run = sa.Table(
+    "task_run",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("flow_run_id", sa.Uuid(), sa.ForeignKey("flow_run.id", ondelete="CASCADE")),
+    sa.Column("task_key", sa.String(255), nullable=False),
+    sa.Column("dynamic_key", sa.String(255), nullable=False),
+    sa.Column("cache_key", sa.String(2000)),
+    sa.Column("cache_expiration", Timestamp()),
+    sa.Column("task_version", sa.String(255)),
+    sa.Column("empirical_policy", JSON, nullable=False),
+    sa.Column("tags", JSON, nullable=False),
+    sa.Column("labels", JSON),
+    sa.Column("task_inputs", JSON, nullable=False),
+    *_current_state(),
+    *_run_timing(),
+    sa.Column("flow_run_run_count", sa.Integer(), nullable=False, server_default="0"),
+    sa.UniqueConstraint("flow_run_id", "task_key", "dynamic_key"),
+    sa.Index(None, "flow_run_id", "expected_start_time"),
+    sa.Index(None, "state_type", "expected_start_time"),
+    sa.Index(None, "expected_start_time"),
+)
+
+task_run_state = _state_history("task_run_state", "task_run")
+
+log = sa.Table(
+    "log",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("level", sa.SmallInteger(), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("timestamp", Timestamp(), nullable=False),
+    # No foreign keys: logs may arrive before the task run they name is recorded.
+    sa.Column("flow_run_id", sa.Uuid()),
+    sa.Column("task_run_id", sa.Uuid()),
+    sa.Index(None, "flow_run_id", "timestamp"),
+    sa.Index(None, "task_run_id", "timestamp"),
+    sa.Index(None, "timestamp"),
+)
+
+event = sa.Table(
+    "event",
+    metadata,
+    # The client's event id: re-sent events after a reconnect are de-duplicated on it.
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("occurred", Timestamp(), nullable=False),
+    sa.Column("received", Timestamp(), nullable=False),
+    sa.Column("event", sa.String(255), nullable=False),
+    sa.Column("resource_id", sa.String(255), nullable=False),
+    sa.Column("resource", JSON, nullable=False),
+    sa.Column("related", JSON, nullable=False),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("follows", sa.Uuid()),
+    sa.Index(None, "occurred"),
+    sa.Index(None, "event", "occurred"),
+    sa.Index(None, "resource_id", "occurred"),
+)
+
+# One row per (event, resource it names): the primary resource and every related one,
+# so events can be filtered by any resource without scanning JSON.
+event_resource = sa.Table(
+    "event_resource",
+    metadata,
+    sa.Column(
+        "event_id", sa.Uuid(), sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("resource_id", sa.String(255), primary_key=True),
+    sa.Column("resource_role", sa.String(100), primary_key=True),
+    sa.Column("occurred", Timestamp(), nullable=False),
+    sa.Index(None, "resource_id", "occurred"),
+)

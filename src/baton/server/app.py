@@ -1,0 +1,46 @@
+"""The application factory. Its lifespan owns every resource: no module-level state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from baton import __version__
+from baton.api import api_router
+from baton.api.errors import install_error_handlers
+from baton.api.responses import ORJSONResponse
+from baton.db.database import Database
+from baton.db.migrate import ensure_schema
+from baton.settings import Settings
+from baton.ui.routes import router as ui_router
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        # Cheap when `baton server start` has already migrated: one SELECT of the revision.
+        await ensure_schema(db.migration_engine)
+        await db.start()
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Baton",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(api_router())
+    app.include_router(ui_router)
+    return app

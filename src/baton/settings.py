@@ -1,0 +1,125 @@
+"""One Settings object, built from the environment; CLI flags override it with `replace`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from baton.errors import ConfigError
+
+DATABASE_URL_VAR = "PREFECT_SERVER_DATABASE_CONNECTION_URL"
+POSTGRES_URL_FORM = "postgresql+asyncpg://<USER>:<PASSWORD>@<HOST>:<PORT>/<DB_NAME>"
+SQLITE_URL_FORM = "sqlite+aiosqlite:///<PATH>"
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+# Driver-less spellings users commonly type, mapped to the async driver Baton uses.
+_DRIVER_ALIASES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 4200
+    log_level: str = "info"
+    services: bool = True
+    database_connect_timeout: float = 30.0
+    # SQLite: how many write jobs the single writer commits in one transaction.
+    sqlite_write_batch: int = 64
+    # PostgreSQL connection pool.
+    pg_pool_size: int = 10
+    pg_max_overflow: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("BATON_HOME") or Path.home() / ".baton").expanduser()
+        url = env.get(DATABASE_URL_VAR) or f"sqlite+aiosqlite:///{home / 'baton.db'}"
+        return cls(
+            home=home,
+            database_url=url,
+            host=env.get("PREFECT_SERVER_API_HOST") or "127.0.0.1",
+            port=_int(env, "PREFECT_SERVER_API_PORT", 4200),
+            log_level=(env.get("BATON_LOG_LEVEL") or "info").lower(),
+            database_connect_timeout=_float(env, "BATON_DATABASE_CONNECT_TIMEOUT", 30.0),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced, skipping those passed as None."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+    @property
+    def db_url(self) -> URL:
+        return parse_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.get_backend_name() == "sqlite"
+
+
+def parse_database_url(raw: str) -> URL:
+    """Parse and normalise a database URL, or raise ConfigError saying what is expected."""
+    expected = f"expected {POSTGRES_URL_FORM} or {SQLITE_URL_FORM}"
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            f"{DATABASE_URL_VAR} is not a database URL: {raw!r}; {expected}"
+        ) from None
+    driver = _DRIVER_ALIASES.get(url.drivername)
+    if driver is None:
+        raise ConfigError(
+            f"{DATABASE_URL_VAR} names the unsupported driver {url.drivername!r}; {expected}"
+        )
+    url = url.set(drivername=driver)
+    if driver == "sqlite+aiosqlite":
+        if not url.database or url.database == ":memory:":
+            raise ConfigError(f"{DATABASE_URL_VAR} must name a SQLite file; {expected}")
+    elif not url.host or not url.database:
+        raise ConfigError(
+            f"{DATABASE_URL_VAR} must name a host and a database: {mask_url(url)}; {expected}"
+        )
+    return url
+
+
+def mask_url(url: URL | str) -> str:
+    """The URL with any password replaced by ***, safe to print or log."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except ArgumentError:
+            return "<unparseable URL>"
+    return url.render_as_string(hide_password=True)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
