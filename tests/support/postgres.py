@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for the test run: initdb in a temp dir, a free port, stopped after.
+"""A throwaway PostgreSQL cluster for the tests: initdb in a temp dir, a free port, stopped after.
 
 PostgreSQL refuses to run as root, so when the tests run as root the server binaries run
 as the `postgres` system user (or `nobody`) through runuser.

@@ -74,11 +74,17 @@ class ServerProcess:
 
 @contextmanager
 def baton_server(
-    env: Mapping[str, str], *args: str, port: int | None = None, wait: bool = True
+    env: Mapping[str, str],
+    *args: str,
+    port: int | None = None,
+    port_flag: bool = True,
+    wait: bool = True,
 ) -> Iterator[ServerProcess]:
+    """Run `baton server start`; without `port_flag` the port must come from the environment."""
     port = port or free_port()
+    flags = ["--port", str(port)] if port_flag else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "baton", "server", "start", "--port", str(port), *args],
+        [sys.executable, "-m", "baton", "server", "start", *flags, *args],
         env=dict(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,0 +1,117 @@
+"""The SQLite writer: one connection, group commit, one failing job never sinks the others."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.db.database import Database
+from baton.db.migrate import ensure_schema
+from baton.settings import DATABASE_URL_VAR, Settings
+
+NAMES = sa.table("flow", sa.column("name"))
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> Database:
+    settings = Settings.from_env({DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'w.db'}"})
+    db = Database(settings)
+    await ensure_schema(db.migration_engine)
+    await db.start()
+    yield db  # type: ignore[misc]
+    await db.close()
+
+
+def _insert(name: str):  # type: ignore[no-untyped-def]
+    async def job(conn: AsyncConnection) -> str:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO flow (id, created, updated, name, tags) "
+                "VALUES (:id, '2026-01-01', '2026-01-01', :name, '[]')"
+            ),
+            {"id": uuid.uuid4().hex, "name": name},
+        )
+        return name
+
+    return job
+
+
+async def _names(db: Database) -> set[str]:
+    async with db.read() as conn:
+        return set((await conn.execute(sa.text("SELECT name FROM flow"))).scalars())
+
+
+async def test_concurrent_jobs_are_committed_in_batches(sqlite_db: Database) -> None:
+    names = [f"f{i:04d}" for i in range(300)]
+    results = await asyncio.gather(*(sqlite_db.write(_insert(n)) for n in names))
+    assert results == names
+    assert await _names(sqlite_db) == set(names)
+    writer = sqlite_db._writer
+    assert writer is not None
+    assert writer.jobs == 300
+    assert writer.batches < 300  # several jobs shared a commit
+
+
+async def test_a_failing_job_fails_alone(sqlite_db: Database) -> None:
+    await sqlite_db.write(_insert("taken"))
+    jobs = [_insert("a"), _insert("taken"), _insert("b")]  # the duplicate breaks UNIQUE(name)
+    outcomes = await asyncio.gather(*(sqlite_db.write(j) for j in jobs), return_exceptions=True)
+    assert outcomes[0] == "a"
+    assert isinstance(outcomes[1], sa.exc.IntegrityError)
+    assert outcomes[2] == "b"
+    assert await _names(sqlite_db) == {"taken", "a", "b"}
+    # A lone failing job is rolled back too, and the writer keeps going.
+    with pytest.raises(sa.exc.IntegrityError):
+        await sqlite_db.write(_insert("a"))
+    assert await sqlite_db.write(_insert("c")) == "c"
+
+
+async def test_readers_cannot_write(sqlite_db: Database) -> None:
+    with pytest.raises(sa.exc.OperationalError, match="readonly"):
+        async with sqlite_db.read() as conn:
+            await conn.execute(sa.text("DELETE FROM flow"))
+
+
+async def test_pragmas(sqlite_db: Database, tmp_path: Path) -> None:
+    async with sqlite_db.read() as conn:
+        fk = (await conn.execute(sa.text("PRAGMA foreign_keys"))).scalar()
+        sync = (await conn.execute(sa.text("PRAGMA synchronous"))).scalar()
+        busy = (await conn.execute(sa.text("PRAGMA busy_timeout"))).scalar()
+    assert (fk, sync) == (1, 1)  # foreign keys on, synchronous=NORMAL
+    assert busy is not None
+    assert busy >= 5000
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_writes_wait_for_another_process_holding_the_lock(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A `baton db` command in another process holding the write lock delays, never fails."""
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    pending = asyncio.ensure_future(sqlite_db.write(_insert("after-lock")))
+    await asyncio.sleep(0.5)
+    assert not pending.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(pending, 10) == "after-lock"
+
+
+async def test_close_commits_what_was_queued(tmp_path: Path) -> None:
+    settings = Settings.from_env({DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'c.db'}"})
+    db = Database(settings)
+    await ensure_schema(db.migration_engine)
+    await db.start()
+    futures = [asyncio.ensure_future(db.write(_insert(f"q{i}"))) for i in range(50)]
+    await asyncio.sleep(0)  # queued, not yet run
+    await db.close()
+    assert [f.result() for f in futures] == [f"q{i}" for i in range(50)]
+    with sqlite3.connect(tmp_path / "c.db") as raw:
+        assert raw.execute("SELECT count(*) FROM flow").fetchone() == (50,)
