@@ -28,10 +28,15 @@ class Conflict(BatonError):
 
 
 class InvalidInput(BatonError):
-    """Input that parsed but breaks a rule the schema cannot express."""
+    """Input that parsed but breaks a rule the schema cannot express; `loc` names the field
+    (as "body.flow_id")."""
 
     status_code = 422
     code = "invalid"
+
+    def __init__(self, detail: str, loc: str | None = None) -> None:
+        super().__init__(detail)
+        self.loc = loc
 
 
 class Unavailable(BatonError):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from baton.api import admin, flows, health
+from baton.api import admin, flow_runs, flows, health, task_runs
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
-    for module in (health, admin, flows):
+    for module in (health, admin, flows, flow_runs, task_runs):
         router.include_router(module.router)
+    router.include_router(flow_runs.states)
+    router.include_router(task_runs.states)
     return router

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from baton.api.responses import ORJSONResponse
-from baton.errors import BatonError, Unavailable
+from baton.errors import BatonError, InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,11 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 async def _on_baton_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BatonError)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
-    return error_response(exc.status_code, exc.detail, code=exc.code, headers=headers)
+    detail, errors = exc.detail, []
+    if isinstance(exc, InvalidInput) and exc.loc:
+        errors = [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}]
+        detail = f"Invalid request: {exc.loc}: {exc.detail}"
+    return error_response(exc.status_code, detail, code=exc.code, errors=errors, headers=headers)
 
 
 async def _on_http_exception(_request: Request, exc: Exception) -> Response:

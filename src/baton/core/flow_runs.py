@@ -1,0 +1,296 @@
+"""Flow runs: create, read, update, delete, query, and state changes through the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from baton.core import filters as qf
+from baton.core.clock import utcnow, uuid7
+from baton.core.names import generate_name
+from baton.core.runs import (
+    current_state_columns,
+    history_insert,
+    history_state_out,
+    new_state_row,
+    run_out,
+    state_out,
+    state_type_of,
+    timing_columns,
+    timing_of,
+)
+from baton.db import tables as t
+from baton.db.database import Database
+from baton.errors import InvalidInput, NotFound
+from baton.orchestration.rules import Decision, ProposedState, Run, decide_flow_run
+from baton.orchestration.states import DEFAULT_NAMES, StateType
+from baton.orchestration.timing import advance, initial_timing
+from baton.schemas.filters import FlowRunFilterBody, RunQuery
+from baton.schemas.flow_runs import FlowRunCreate, FlowRunUpdate
+from baton.schemas.states import StateCreate
+
+FR = t.flow_run
+NOT_FOUND = "Flow run not found"
+
+_POLICY_DEFAULTS: dict[str, Any] = {
+    "max_retries": 0,
+    "retry_delay_seconds": 0.0,
+    "retries": None,
+    "retry_delay": None,
+    "pause_keys": [],
+    "resuming": False,
+    "retry_type": None,
+}
+
+
+def proposed_from(state: StateCreate) -> ProposedState:
+    return ProposedState(
+        type=state.type,
+        name=state.name or DEFAULT_NAMES[state.type],
+        message=state.message,
+        details=state.details_json(),
+        data=state.data,
+    )
+
+
+async def create_flow_run(db: Database, body: FlowRunCreate) -> tuple[dict[str, Any], bool]:
+    """Create a run of `body.flow_id`; with an idempotency key already used for that flow,
+    return the existing run instead. Returns (run, created)."""
+    proposed = proposed_from(body.state or StateCreate(type=StateType.PENDING))
+
+    async def job(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
+        if body.idempotency_key is not None:
+            existing = await _read(
+                conn, FR.c.flow_id == body.flow_id, FR.c.idempotency_key == body.idempotency_key
+            )
+            if existing is not None:
+                return existing, False
+        flow_exists = await conn.scalar(sa.select(sa.literal(1)).where(t.flow.c.id == body.flow_id))
+        if flow_exists is None:
+            raise InvalidInput("There is no flow with this id.", loc="body.flow_id")
+        now = utcnow()
+        run_id = uuid7()
+        state = new_state_row(proposed, now, flow_run_id=str(run_id))
+        timing = initial_timing(proposed.type, state["state_details"], now)
+        labels = {**body.labels, "prefect.flow.id": str(body.flow_id)}
+        row = {
+            "id": run_id,
+            "created": now,
+            "updated": now,
+            "name": body.name or generate_name(),
+            "flow_id": body.flow_id,
+            "deployment_id": body.deployment_id,
+            "flow_version": body.flow_version,
+            "parameters": body.parameters,
+            "idempotency_key": body.idempotency_key,
+            "context": body.context,
+            "empirical_policy": {**_POLICY_DEFAULTS, **body.empirical_policy},
+            "tags": body.tags,
+            "labels": labels,
+            "parent_task_run_id": body.parent_task_run_id,
+            "infrastructure_document_id": body.infrastructure_document_id,
+            "work_queue_name": body.work_queue_name,
+            "work_pool_name": body.work_pool_name,
+            "job_variables": body.job_variables,
+            "auto_scheduled": False,
+            **current_state_columns(state),
+            **timing_columns(timing),
+        }
+        await conn.execute(FR.insert().values(**row))
+        await conn.execute(history_insert(t.flow_run_state, "flow_run_id", run_id, state, now))
+        if body.parent_task_run_id is not None:
+            await mirror_onto_parent_task(conn, body.parent_task_run_id, run_id, state, now)
+        created = await _read(conn, FR.c.id == run_id)
+        assert created is not None
+        return created, True
+
+    return await db.write(job)
+
+
+async def read_flow_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
+    async with db.read() as conn:
+        run = await _read(conn, FR.c.id == run_id)
+    if run is None:
+        raise NotFound(NOT_FOUND)
+    return run
+
+
+async def update_flow_run(db: Database, run_id: uuid.UUID, body: FlowRunUpdate) -> None:
+    # An explicit null clears the fields that may be empty and is ignored for the rest.
+    changes = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if v is not None or k in ("flow_version", "infrastructure_pid", "job_variables")
+    }
+    if "empirical_policy" in changes and changes["empirical_policy"] is not None:
+        changes["empirical_policy"] = {**_POLICY_DEFAULTS, **changes["empirical_policy"]}
+
+    async def job(conn: AsyncConnection) -> None:
+        result = await conn.execute(
+            FR.update().where(FR.c.id == run_id).values(**changes, updated=utcnow())
+        )  # an empty PATCH still answers 404 for an unknown run
+        if result.rowcount == 0:
+            raise NotFound(NOT_FOUND)
+
+    await db.write(job)
+
+
+async def update_labels(db: Database, run_id: uuid.UUID, labels: dict[str, Any]) -> None:
+    """Merge `labels` into the run's labels."""
+
+    async def job(conn: AsyncConnection) -> None:
+        current = await conn.execute(
+            sa.select(FR.c.labels).where(FR.c.id == run_id).with_for_update()
+        )
+        row = current.first()
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        merged = {**(row.labels or {}), **labels}
+        await conn.execute(
+            FR.update().where(FR.c.id == run_id).values(labels=merged, updated=utcnow())
+        )
+
+    await db.write(job)
+
+
+async def delete_flow_run(db: Database, run_id: uuid.UUID) -> None:
+    async def job(conn: AsyncConnection) -> None:
+        result = await conn.execute(FR.delete().where(FR.c.id == run_id))
+        if result.rowcount == 0:
+            raise NotFound(NOT_FOUND)
+
+    await db.write(job)
+
+
+async def filter_flow_runs(db: Database, body: FlowRunFilterBody) -> list[dict[str, Any]]:
+    limit, offset = body.page
+    async with db.read() as conn:
+        where = qf.flow_run_where(body, conn.dialect.name)
+        stmt = sa.select(FR).where(*where).order_by(*qf.flow_run_order(body.sort))
+        rows = (await conn.execute(stmt.limit(limit).offset(offset))).mappings().all()
+    now = utcnow()
+    return [run_out(row, now) for row in rows]
+
+
+async def count_flow_runs(db: Database, query: RunQuery) -> int:
+    async with db.read() as conn:
+        where = qf.flow_run_where(query, conn.dialect.name)
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(FR).where(*where)) or 0)
+
+
+async def read_flow_run_states(db: Database, run_id: uuid.UUID) -> list[dict[str, Any]]:
+    s = t.flow_run_state
+    async with db.read() as conn:
+        rows = await conn.execute(
+            sa.select(s).where(s.c.flow_run_id == run_id).order_by(s.c.timestamp, s.c.id)
+        )
+        return [history_state_out(row) for row in rows.mappings()]
+
+
+async def read_flow_run_state(db: Database, state_id: uuid.UUID) -> dict[str, Any]:
+    s = t.flow_run_state
+    async with db.read() as conn:
+        row = (await conn.execute(sa.select(s).where(s.c.id == state_id))).mappings().first()
+    if row is None:
+        raise NotFound("Flow run state not found")
+    return history_state_out(row)
+
+
+@dataclass(frozen=True)
+class StateResult:
+    decision: Decision
+    state: dict[str, Any] | None  # the run's state after the call
+
+
+async def set_flow_run_state(
+    db: Database, run_id: uuid.UUID, proposal: StateCreate, *, force: bool = False
+) -> StateResult:
+    """Propose a state; the rules decide; an accepted (or substituted) state is written with
+    the run's derived fields in the same transaction."""
+    proposed = proposed_from(proposal)
+
+    async def job(conn: AsyncConnection) -> StateResult:
+        # FOR UPDATE: two proposals for one run must be decided one after the other.
+        row = (
+            (await conn.execute(sa.select(FR).where(FR.c.id == run_id).with_for_update()))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        now = utcnow()
+        policy = row["empirical_policy"] or {}
+        run = Run(
+            state_type=state_type_of(row),
+            state_name=row["state_name"],
+            state_details=row["state_details"] or {},
+            state_data=row["state_data"],
+            run_count=row["run_count"],
+            retries=int(policy.get("retries") or 0),
+            retry_delay=float(policy.get("retry_delay") or 0),
+        )
+        decision = decide_flow_run(run, proposed, now, force=force)
+        if decision.state is None:
+            return StateResult(decision, state_out(row))
+        state = new_state_row(decision.state, now, flow_run_id=str(run_id))
+        timing = advance(
+            timing_of(row),
+            run.state_type,
+            row["state_timestamp"],
+            decision.state.type,
+            state["state_details"],
+            now,
+        )
+        values: dict[str, Any] = {
+            **current_state_columns(state),
+            **timing_columns(timing),
+            "updated": now,
+        }
+        if decision.policy_updates:
+            values["empirical_policy"] = {**policy, **decision.policy_updates}
+        await conn.execute(history_insert(t.flow_run_state, "flow_run_id", run_id, state, now))
+        await conn.execute(FR.update().where(FR.c.id == run_id).values(**values))
+        if row["parent_task_run_id"] is not None:
+            await mirror_onto_parent_task(conn, row["parent_task_run_id"], run_id, state, now)
+        return StateResult(decision, history_state_out(state))
+
+    return await db.write(job)
+
+
+async def mirror_onto_parent_task(
+    conn: AsyncConnection,
+    task_run_id: uuid.UUID,
+    child_id: uuid.UUID,
+    child_state: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """A subflow's placeholder task run follows the child flow run's states."""
+    tr = t.task_run
+    row = (
+        (await conn.execute(sa.select(tr).where(tr.c.id == task_run_id).with_for_update()))
+        .mappings()
+        .first()
+    )
+    if row is None:  # the placeholder is recorded later (or never): nothing to mirror onto
+        return
+    details = dict(child_state["state_details"])
+    details.update(task_run_id=str(task_run_id), flow_run_id=None, child_flow_run_id=str(child_id))
+    state = {**child_state, "id": uuid7(), "state_details": details}
+    kind = StateType(state["type"])
+    timing = advance(timing_of(row), state_type_of(row), row["state_timestamp"], kind, details, now)
+    await conn.execute(history_insert(t.task_run_state, "task_run_id", task_run_id, state, now))
+    await conn.execute(
+        tr.update()
+        .where(tr.c.id == task_run_id)
+        .values(**current_state_columns(state), **timing_columns(timing), updated=now)
+    )
+
+
+async def _read(conn: AsyncConnection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(FR).where(*where))).mappings().first()
+    return None if row is None else run_out(row, utcnow())
