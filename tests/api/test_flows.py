@@ -55,3 +55,35 @@ async def test_bad_names_are_refused(client: httpx.AsyncClient) -> None:
         response = await client.post("/api/flows/", json=body)
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["loc"] == loc
+
+
+async def test_filter_count_by_name_update_delete(client: httpx.AsyncClient) -> None:
+    ids = {}
+    for name in ("alpha", "beta", "gamma"):
+        ids[name] = (await client.post("/api/flows/", json={"name": name, "tags": [name]})).json()[
+            "id"
+        ]
+    # The CLI's `deployment ls` / `flow-run ls` look-up of flows by id.
+    body = {"flows": {"operator": "and_", "id": {"any_": [ids["alpha"], ids["gamma"]]},
+                      "name": None, "tags": None}, "sort": None, "limit": None, "offset": 0}  # fmt: skip
+    found = await client.post("/api/flows/filter", json=body)
+    assert [f["name"] for f in found.json()] == ["alpha", "gamma"]
+    desc = await client.post("/api/flows/filter", json={"sort": "NAME_DESC", "limit": 2})
+    assert [f["name"] for f in desc.json()] == ["gamma", "beta"]
+    tagged = await client.post("/api/flows/count", json={"flows": {"tags": {"all_": ["beta"]}}})
+    assert tagged.json() == 1
+    assert (await client.post("/api/flows/count")).json() == 3
+
+    assert (await client.get("/api/flows/name/beta")).json()["id"] == ids["beta"]
+    assert (await client.get("/api/flows/name/nope")).status_code == 404
+    assert (
+        await client.patch(f"/api/flows/{ids['beta']}", json={"tags": ["b2"]})
+    ).status_code == 204
+    assert (await client.get(f"/api/flows/{ids['beta']}")).json()["tags"] == ["b2"]
+
+    run = await client.post("/api/flow_runs/", json={"flow_id": ids["beta"]})
+    assert (await client.delete(f"/api/flows/{ids['beta']}")).status_code == 204
+    assert (await client.get(f"/api/flows/{ids['beta']}")).status_code == 404
+    # Its runs go with it.
+    assert (await client.get(f"/api/flow_runs/{run.json()['id']}")).status_code == 404
+    assert (await client.delete(f"/api/flows/{ids['beta']}")).status_code == 404

@@ -1,4 +1,4 @@
-"""Flows: upsert by name, read."""
+"""Flows: upsert by name, read, update tags, delete, query."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.core import filters as qf
 from baton.core.clock import utcnow, uuid7
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.db.dialect import insert
 from baton.errors import NotFound
+from baton.schemas.filters import FlowFilterBody
 
 _COLUMNS = (
     t.flow.c.id,
@@ -73,3 +75,50 @@ async def read_flow(db: Database, flow_id: uuid.UUID) -> dict[str, Any]:
 async def _by_name(conn: AsyncConnection, name: str) -> dict[str, Any] | None:
     row = (await conn.execute(sa.select(*_COLUMNS).where(t.flow.c.name == name))).mappings().first()
     return None if row is None else _as_dict(row)
+
+
+async def read_flow_by_name(db: Database, name: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        flow = await _by_name(conn, name)
+    if flow is None:
+        raise NotFound("Flow not found")
+    return flow
+
+
+async def update_flow(db: Database, flow_id: uuid.UUID, tags: list[str] | None) -> None:
+    async def job(conn: AsyncConnection) -> None:
+        values: dict[str, Any] = {"updated": utcnow()}
+        if tags is not None:
+            values["tags"] = tags
+        result = await conn.execute(t.flow.update().where(t.flow.c.id == flow_id).values(**values))
+        if result.rowcount == 0:
+            raise NotFound("Flow not found")
+
+    await db.write(job)
+
+
+async def delete_flow(db: Database, flow_id: uuid.UUID) -> None:
+    """Delete a flow and, through the foreign keys, its runs and their histories."""
+
+    async def job(conn: AsyncConnection) -> None:
+        result = await conn.execute(t.flow.delete().where(t.flow.c.id == flow_id))
+        if result.rowcount == 0:
+            raise NotFound("Flow not found")
+
+    await db.write(job)
+
+
+async def filter_flows(db: Database, body: FlowFilterBody) -> list[dict[str, Any]]:
+    limit, offset = body.page
+    async with db.read() as conn:
+        where = qf.flow_where(body, body.flows, conn.dialect.name)
+        stmt = sa.select(*_COLUMNS).where(*where).order_by(*qf.flow_order(body.sort))
+        rows = (await conn.execute(stmt.limit(limit).offset(offset))).mappings().all()
+    return [_as_dict(row) for row in rows]
+
+
+async def count_flows(db: Database, body: FlowFilterBody) -> int:
+    async with db.read() as conn:
+        where = qf.flow_where(body, body.flows, conn.dialect.name)
+        stmt = sa.select(sa.func.count()).select_from(t.flow).where(*where)
+        return int(await conn.scalar(stmt) or 0)

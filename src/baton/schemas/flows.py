@@ -27,3 +27,7 @@ class FlowCreate(Request):
         if bad:
             raise ValueError(f"name must not contain {' '.join(bad)}")
         return value
+
+
+class FlowUpdate(Request):
+    tags: list[str] | None = None
