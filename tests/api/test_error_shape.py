@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from baton.errors import Conflict, Unavailable
+from baton.errors import Unavailable
 
 ERROR_KEYS = {"status_code", "error", "detail", "errors"}
 
@@ -60,12 +60,7 @@ async def test_method_not_allowed_keeps_allow_header(client: httpx.AsyncClient) 
 
 @pytest.fixture
 def app_with_raising_routes(app: FastAPI) -> FastAPI:
-    """Routes that raise the core's errors, as core operations will (conflicts and outages
-    have no public endpoint yet)."""
-
-    @app.get("/api/test/conflict")
-    async def conflict() -> None:
-        raise Conflict("A variable with the name 'x' already exists.")
+    """A route that raises the core's outage error (an outage has no public trigger)."""
 
     @app.get("/api/test/unavailable")
     async def unavailable() -> None:
@@ -74,11 +69,15 @@ def app_with_raising_routes(app: FastAPI) -> FastAPI:
     return app
 
 
-async def test_conflict_and_unavailable(
-    app_with_raising_routes: FastAPI, client: httpx.AsyncClient
-) -> None:
-    body = assert_error(await client.get("/api/test/conflict"), 409, "conflict")
+async def test_conflict(client: httpx.AsyncClient) -> None:
+    variable = {"name": "x", "value": "one", "tags": []}
+    assert (await client.post("/api/variables/", json=variable)).status_code == 201
+    body = assert_error(await client.post("/api/variables/", json=variable), 409, "conflict")
     assert body["detail"] == "A variable with the name 'x' already exists."
+    assert body["errors"] == []
+
+
+async def test_unavailable(app_with_raising_routes: FastAPI, client: httpx.AsyncClient) -> None:
     response = await client.get("/api/test/unavailable")
     assert_error(response, 503, "unavailable")
     assert int(response.headers["retry-after"]) > 0

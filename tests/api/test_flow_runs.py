@@ -352,3 +352,11 @@ async def test_csrf_is_reported_disabled_and_storage_is_empty(client: httpx.Asyn
     assert "CSRF protection is disabled." in response.text
     storage = await client.get("/api/admin/storage")
     assert storage.json() == {"default_result_storage_block_id": None}
+
+
+async def test_any_json_state_data_round_trips(client: httpx.AsyncClient) -> None:
+    run = await make_run(client, await make_flow(client))
+    for data in (5, 2.0, "text", [1, 2], 12345678901234567890):
+        response = await set_state(client, run["id"], "RUNNING", data=data, force=True)
+        assert response.status_code == 201
+        assert (await client.get(f"/api/flow_runs/{run['id']}")).json()["state"]["data"] == data

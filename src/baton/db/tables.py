@@ -207,3 +207,43 @@ event_resource = sa.Table(
     sa.Column("occurred", Timestamp(), nullable=False),
     sa.Index(None, "resource_id", "occurred"),
 )
+
+
+variable = sa.Table(
+    "variable",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("value", JSON),  # any JSON: string, number, object, list or null
+    sa.Column("tags", JSON, nullable=False),
+)
+
+artifact = sa.Table(
+    "artifact",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("key", sa.String(255)),
+    sa.Column("type", sa.String(255)),
+    sa.Column("description", sa.Text()),
+    sa.Column("data", JSON),
+    sa.Column("metadata_", JSON),
+    # No foreign keys: an artifact may name a task run whose events have not arrived yet.
+    sa.Column("flow_run_id", sa.Uuid()),
+    sa.Column("task_run_id", sa.Uuid()),
+    sa.Index(None, "key", "created"),
+    sa.Index(None, "flow_run_id"),
+    sa.Index(None, "task_run_id"),
+)
+
+# One row per artifact key, pointing at its latest artifact (by created, then id); the
+# latest artifact's fields are read through the join, so they are never copied or stale.
+artifact_collection = sa.Table(
+    "artifact_collection",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("latest_id", sa.Uuid(), nullable=False),
+)

@@ -15,7 +15,9 @@ branch_labels = None
 depends_on = None
 
 # Self-contained on purpose: a migration must not change when the app's code does.
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+# JSON is TEXT on SQLite (a column declared JSON there has numeric affinity and mangles
+# bare numbers) and JSONB on PostgreSQL.
+JSON = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def ts(name: str, nullable: bool = True) -> sa.Column[object]:
