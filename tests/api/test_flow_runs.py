@@ -15,15 +15,43 @@ from baton.db import tables as t
 from tests.api.test_error_shape import assert_error
 
 FLOW_RUN_KEYS = {
-    "id", "created", "updated", "name", "flow_id", "state_id", "deployment_id",
-    "deployment_version", "work_queue_id", "work_queue_name", "flow_version", "parameters",
-    "idempotency_key", "context", "empirical_policy", "tags", "labels", "parent_task_run_id",
-    "state_type", "state_name", "run_count", "expected_start_time", "next_scheduled_start_time",
-    "start_time", "end_time", "total_run_time", "estimated_run_time",
-    "estimated_start_time_delta", "auto_scheduled", "infrastructure_document_id",
-    "infrastructure_pid", "created_by", "work_pool_id", "work_pool_name", "state",
+    "id",
+    "created",
+    "updated",
+    "name",
+    "flow_id",
+    "state_id",
+    "deployment_id",
+    "deployment_version",
+    "work_queue_id",
+    "work_queue_name",
+    "flow_version",
+    "parameters",
+    "idempotency_key",
+    "context",
+    "empirical_policy",
+    "tags",
+    "labels",
+    "parent_task_run_id",
+    "state_type",
+    "state_name",
+    "run_count",
+    "expected_start_time",
+    "next_scheduled_start_time",
+    "start_time",
+    "end_time",
+    "total_run_time",
+    "estimated_run_time",
+    "estimated_start_time_delta",
+    "auto_scheduled",
+    "infrastructure_document_id",
+    "infrastructure_pid",
+    "created_by",
+    "work_pool_id",
+    "work_pool_name",
+    "state",
     "job_variables",
-}  # fmt: skip
+}
 DETAIL_KEYS = 18
 
 
@@ -65,9 +93,13 @@ async def make_run(client: httpx.AsyncClient, flow_id: str, **extra: Any) -> dic
 async def set_state(
     client: httpx.AsyncClient, run_id: str, kind: str, name: str | None = None, **kw: Any
 ) -> httpx.Response:
-    state = {"type": kind, "name": name, "message": kw.pop("message", None),
-             "state_details": {"transition_id": str(uuid.uuid4()), **kw.pop("details", {})},
-             "data": kw.pop("data", None)}  # fmt: skip
+    state = {
+        "type": kind,
+        "name": name,
+        "message": kw.pop("message", None),
+        "state_details": {"transition_id": str(uuid.uuid4()), **kw.pop("details", {})},
+        "data": kw.pop("data", None),
+    }
     return await client.post(
         f"/api/flow_runs/{run_id}/set_state", json={"state": state, "force": kw.pop("force", False)}
     )
@@ -107,13 +139,24 @@ async def test_read_patch_labels_delete(client: httpx.AsyncClient) -> None:
         k: v for k, v in run.items() if k != live
     }
 
-    policy = {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0,
-              "pause_keys": [], "resuming": False, "retry_type": None}  # fmt: skip
+    policy = {
+        "max_retries": 0,
+        "retry_delay_seconds": 0.0,
+        "retries": 0,
+        "retry_delay": 0,
+        "pause_keys": [],
+        "resuming": False,
+        "retry_type": None,
+    }
     patched = await client.patch(url, json={"flow_version": "v2", "empirical_policy": policy})
     assert patched.status_code == 204
     assert (await client.patch(url, json={"infrastructure_pid": "4242"})).status_code == 204
-    labels = {"prefect.worker.name": "w1", "prefect.worker.type": "process",
-              "prefect.work-pool.name": "p1", "prefect.work-pool.id": str(uuid.uuid4())}  # fmt: skip
+    labels = {
+        "prefect.worker.name": "w1",
+        "prefect.worker.type": "process",
+        "prefect.work-pool.name": "p1",
+        "prefect.work-pool.id": str(uuid.uuid4()),
+    }
     assert (await client.patch(f"{url}/labels", json=labels)).status_code == 204
     after = (await client.get(url)).json()
     assert after["flow_version"] == "v2"
@@ -148,14 +191,14 @@ async def test_run_lifecycle_and_history(client: httpx.AsyncClient) -> None:
     assert result["state"]["name"] == "Running"
     assert len(result["state"]["state_details"]) == DETAIL_KEYS
 
-    done = await set_state(
-        client, run["id"], "COMPLETED", details={"untrackable_result": True}
-    )
+    done = await set_state(client, run["id"], "COMPLETED", details={"untrackable_result": True})
     assert done.status_code == 201
     final = (await client.get(f"/api/flow_runs/{run['id']}")).json()
     assert (final["state_type"], final["state_name"], final["run_count"]) == (
-        "COMPLETED", "Completed", 1,
-    )  # fmt: skip
+        "COMPLETED",
+        "Completed",
+        1,
+    )
     assert final["start_time"] == result["state"]["timestamp"]
     assert final["end_time"] == done.json()["state"]["timestamp"]
     assert final["total_run_time"] > 0
@@ -185,8 +228,11 @@ async def test_pending_twice_aborts_with_200(client: httpx.AsyncClient) -> None:
 async def test_scheduled_run_waits_then_runs(client: httpx.AsyncClient) -> None:
     flow_id = await make_flow(client)
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
-    state = {"type": "SCHEDULED", "name": "Scheduled",
-             "state_details": {"scheduled_time": soon.isoformat()}}  # fmt: skip
+    state = {
+        "type": "SCHEDULED",
+        "name": "Scheduled",
+        "state_details": {"scheduled_time": soon.isoformat()},
+    }
     run = await make_run(client, flow_id, state=state)
     assert run["expected_start_time"] == run["next_scheduled_start_time"]
     pending_ = await set_state(client, run["id"], "PENDING")
@@ -205,9 +251,13 @@ async def test_flow_retry_is_orchestrated_by_the_server(client: httpx.AsyncClien
         client, await make_flow(client), empirical_policy={"retries": 1, "retry_delay": 1}
     )
     assert (await set_state(client, run["id"], "RUNNING")).status_code == 201
-    result = {"storage_key": "/tmp/x", "expiration": None,
-              "serializer": {"type": "pickle"}, "prefect_version": "3.9.1",
-              "storage_block_id": None}  # fmt: skip
+    result = {
+        "storage_key": "/tmp/x",
+        "expiration": None,
+        "serializer": {"type": "pickle"},
+        "prefect_version": "3.9.1",
+        "storage_block_id": None,
+    }
     failed = await set_state(client, run["id"], "FAILED", message="boom", data=result)
     assert failed.status_code == 201
     body = failed.json()
@@ -228,9 +278,10 @@ async def test_cancelling_rules(client: httpx.AsyncClient) -> None:
     flow_id = await make_flow(client)
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     scheduled = await make_run(
-        client, flow_id,
+        client,
+        flow_id,
         state={"type": "SCHEDULED", "state_details": {"scheduled_time": later}},
-    )  # fmt: skip
+    )
     cancel = await set_state(client, scheduled["id"], "CANCELLING")
     assert cancel.status_code == 201
     assert cancel.json()["status"] == "REJECT"
@@ -271,10 +322,14 @@ async def test_filter_count_sort_page(client: httpx.AsyncClient) -> None:
         return [r["name"] for r in response.json()]
 
     assert await names({"sort": "NAME_ASC", "limit": 2, "offset": 1}) == ["r0", "r1"]
-    assert await names({"flows": {"operator": "and_", "id": {"any_": [f2]}, "name": None,
-                                  "tags": None}, "sort": None, "limit": None, "offset": 0}) == [
-        "other"
-    ]  # fmt: skip
+    assert await names(
+        {
+            "flows": {"operator": "and_", "id": {"any_": [f2]}, "name": None, "tags": None},
+            "sort": None,
+            "limit": None,
+            "offset": 0,
+        }
+    ) == ["other"]
     assert await names({"flow_runs": {"tags": {"all_": ["x"]}}, "sort": "NAME_ASC"}) == ["r1", "r3"]
     assert await names({"flow_runs": {"state": {"type": {"any_": ["RUNNING"]}}}}) == ["r0"]
     assert await names({"flow_runs": {"name": {"like_": "OTH"}}}) == ["other"]
@@ -290,7 +345,9 @@ async def test_filter_count_sort_page(client: httpx.AsyncClient) -> None:
         await client.post("/api/flow_runs/filter", json={"sort": "SIDEWAYS"}), 422, "invalid"
     )
     assert_error(
-        await client.post("/api/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": ["NOPE"]}}}}),
+        await client.post(
+            "/api/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": ["NOPE"]}}}}
+        ),
         422,
         "invalid",
     )
@@ -301,11 +358,21 @@ async def test_subflow_placeholder_mirrors_the_child(client: httpx.AsyncClient) 
     await set_state(client, parent["id"], "RUNNING")
     task = await client.post(
         "/api/task_runs/",
-        json={"name": "child-flow-0", "flow_run_id": parent["id"], "task_key": "child_flow-1a2b",
-              "dynamic_key": "0", "cache_key": None, "cache_expiration": None,
-              "task_version": None, "empirical_policy": {"retries": 0, "retry_delay": 0},
-              "tags": [], "labels": {}, "task_inputs": {"x": []}, "state": pending()},
-    )  # fmt: skip
+        json={
+            "name": "child-flow-0",
+            "flow_run_id": parent["id"],
+            "task_key": "child_flow-1a2b",
+            "dynamic_key": "0",
+            "cache_key": None,
+            "cache_expiration": None,
+            "task_version": None,
+            "empirical_policy": {"retries": 0, "retry_delay": 0},
+            "tags": [],
+            "labels": {},
+            "task_inputs": {"x": []},
+            "state": pending(),
+        },
+    )
     assert task.status_code == 201
     placeholder = task.json()
     assert placeholder["labels"] == {
@@ -314,9 +381,12 @@ async def test_subflow_placeholder_mirrors_the_child(client: httpx.AsyncClient) 
     }
     dedupe = await client.post(
         "/api/flow_runs/filter",
-        json={"flow_runs": {"parent_task_run_id": {"any_": [placeholder["id"]]}},
-              "sort": "EXPECTED_START_TIME_DESC", "limit": 1},
-    )  # fmt: skip
+        json={
+            "flow_runs": {"parent_task_run_id": {"any_": [placeholder["id"]]}},
+            "sort": "EXPECTED_START_TIME_DESC",
+            "limit": 1,
+        },
+    )
     assert dedupe.json() == []
 
     child = await make_run(
@@ -329,16 +399,20 @@ async def test_subflow_placeholder_mirrors_the_child(client: httpx.AsyncClient) 
     ).json()
     assert [s["type"] for s in states] == ["PENDING", "PENDING", "RUNNING", "COMPLETED"]
     assert {s["state_details"]["child_flow_run_id"] for s in states[1:]} == {child["id"]}
-    assert states[2]["state_details"]["transition_id"] == (
-        running.json()["state"]["state_details"]["transition_id"]
+    assert (
+        states[2]["state_details"]["transition_id"]
+        == (running.json()["state"]["state_details"]["transition_id"])
     )
-    assert states[3]["state_details"]["transition_id"] == (
-        done.json()["state"]["state_details"]["transition_id"]
+    assert (
+        states[3]["state_details"]["transition_id"]
+        == (done.json()["state"]["state_details"]["transition_id"])
     )
     mirrored = (await client.get(f"/api/task_runs/{placeholder['id']}")).json()
     assert (mirrored["state_type"], mirrored["run_count"], mirrored["flow_run_run_count"]) == (
-        "COMPLETED", 1, 0,
-    )  # fmt: skip
+        "COMPLETED",
+        1,
+        0,
+    )
     found = await client.post(
         "/api/flow_runs/filter",
         json={"flow_runs": {"parent_flow_run_id": {"any_": [parent["id"]]}}},

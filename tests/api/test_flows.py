@@ -64,8 +64,17 @@ async def test_filter_count_by_name_update_delete(client: httpx.AsyncClient) -> 
             "id"
         ]
     # The CLI's `deployment ls` / `flow-run ls` look-up of flows by id.
-    body = {"flows": {"operator": "and_", "id": {"any_": [ids["alpha"], ids["gamma"]]},
-                      "name": None, "tags": None}, "sort": None, "limit": None, "offset": 0}  # fmt: skip
+    body = {
+        "flows": {
+            "operator": "and_",
+            "id": {"any_": [ids["alpha"], ids["gamma"]]},
+            "name": None,
+            "tags": None,
+        },
+        "sort": None,
+        "limit": None,
+        "offset": 0,
+    }
     found = await client.post("/api/flows/filter", json=body)
     assert [f["name"] for f in found.json()] == ["alpha", "gamma"]
     desc = await client.post("/api/flows/filter", json={"sort": "NAME_DESC", "limit": 2})

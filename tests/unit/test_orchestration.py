@@ -1,4 +1,4 @@
-"""The orchestration rules, exhaustively: every current state × every proposed state, and
+"""The orchestration rules, exhaustively: every current state by every proposed state, and
 each special case of the compat surface §7.1."""
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def test_pending_after_pending_aborts_with_the_reference_wording() -> None:
     assert not decision.written
     assert decision.details()["type"] == "abort_details"
     running = decide_flow_run(run(StateType.RUNNING), propose(StateType.PENDING), NOW)
-    assert running.reason == "This run is in a RUNNING state and cannot transition to a PENDING state."
+    assert (
+        running.reason == "This run is in a RUNNING state and cannot transition to a PENDING state."
+    )
 
 
 def test_submitting_is_accepted_once() -> None:
