@@ -434,3 +434,30 @@ async def test_any_json_state_data_round_trips(client: httpx.AsyncClient) -> Non
         response = await set_state(client, run["id"], "RUNNING", data=data, force=True)
         assert response.status_code == 201
         assert (await client.get(f"/api/flow_runs/{run['id']}")).json()["state"]["data"] == data
+
+
+async def test_every_state_change_emits_an_event(client: httpx.AsyncClient, app: FastAPI) -> None:
+    run = await make_run(client, await make_flow(client, "evented"))
+    with app.state.events.bus.subscribe(None) as subscription:
+        await set_state(client, run["id"], "RUNNING")
+        await set_state(client, run["id"], "CANCELLING")
+        live = [await subscription.get(), await subscription.get()]
+    assert [e["event"] for e in live] == ["prefect.flow-run.Running", "prefect.flow-run.Cancelling"]
+
+    body = {"filter": {"resource": {"id": [f"prefect.flow-run.{run['id']}"]}, "order": "ASC"}}
+    stored = (await client.post("/api/events/filter", json=body)).json()["events"]
+    assert [e["event"] for e in stored] == [
+        "prefect.flow-run.Pending",
+        "prefect.flow-run.Running",
+        "prefect.flow-run.Cancelling",
+    ]
+    cancelling = stored[-1]
+    assert cancelling["resource"]["prefect.resource.name"] == run["name"]
+    assert cancelling["resource"]["prefect.state-type"] == "CANCELLING"
+    assert cancelling["related"][0] == {
+        "prefect.resource.id": f"prefect.flow.{run['flow_id']}",
+        "prefect.resource.role": "flow",
+        "prefect.resource.name": "evented",
+    }
+    assert cancelling["payload"]["intended"] == {"from": "RUNNING", "to": "CANCELLING"}
+    assert cancelling["payload"]["validated_state"]["name"] == "Cancelling"

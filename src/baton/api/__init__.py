@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from baton.api import admin, artifacts, flow_runs, flows, health, task_runs, variables
+from baton.api import (
+    admin,
+    artifacts,
+    events,
+    flow_runs,
+    flows,
+    health,
+    logs,
+    task_runs,
+    variables,
+)
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
-    for module in (health, admin, flows, flow_runs, task_runs, variables, artifacts):
+    for module in (health, admin, flows, flow_runs, task_runs, variables, artifacts, logs, events):
         router.include_router(module.router)
     router.include_router(flow_runs.states)
     router.include_router(task_runs.states)

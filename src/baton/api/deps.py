@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from baton.db.database import Database
+from baton.events.store import EventBus, EventStore
 
 
 def _database(request: Request) -> Database:
@@ -14,4 +15,10 @@ def _database(request: Request) -> Database:
     return db
 
 
+def _event_bus(request: Request) -> EventBus:
+    store: EventStore = request.app.state.events
+    return store.bus
+
+
 DB = Annotated[Database, Depends(_database)]
+Bus = Annotated[EventBus, Depends(_event_bus)]

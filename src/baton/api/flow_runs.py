@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
-from baton.api.deps import DB
+from baton.api.deps import DB, Bus
 from baton.api.responses import ORJSONResponse
 from baton.core import flow_runs
 from baton.schemas.filters import FlowRunFilterBody, RunQuery
@@ -21,8 +21,8 @@ states = APIRouter(prefix="/flow_run_states", tags=["flow runs"])
 
 
 @router.post("/")
-async def create_flow_run(body: FlowRunCreate, db: DB) -> Response:
-    run, created = await flow_runs.create_flow_run(db, body)
+async def create_flow_run(body: FlowRunCreate, db: DB, bus: Bus) -> Response:
+    run, created = await flow_runs.create_flow_run(db, bus, body)
     return ORJSONResponse(run, status_code=201 if created else 200)
 
 
@@ -59,8 +59,8 @@ async def delete_flow_run(run_id: uuid.UUID, db: DB) -> None:
 
 
 @router.post("/{run_id}/set_state")
-async def set_flow_run_state(run_id: uuid.UUID, body: SetStateBody, db: DB) -> Response:
-    result = await flow_runs.set_flow_run_state(db, run_id, body.state, force=body.force)
+async def set_flow_run_state(run_id: uuid.UUID, body: SetStateBody, db: DB, bus: Bus) -> Response:
+    result = await flow_runs.set_flow_run_state(db, bus, run_id, body.state, force=body.force)
     return orchestration_response(result)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core import filters as qf
 from baton.core.clock import utcnow, uuid7
+from baton.core.flow_run_events import state_change_event
 from baton.core.names import generate_name
 from baton.core.runs import (
     current_state_columns,
@@ -27,9 +28,11 @@ from baton.core.runs import (
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import InvalidInput, NotFound
+from baton.events.store import EventBus, insert_events
 from baton.orchestration.rules import Decision, ProposedState, Run, decide_flow_run
 from baton.orchestration.states import DEFAULT_NAMES, StateType
 from baton.orchestration.timing import advance, initial_timing
+from baton.schemas.events import Record
 from baton.schemas.filters import FlowRunFilterBody, RunQuery
 from baton.schemas.flow_runs import FlowRunCreate, FlowRunUpdate
 from baton.schemas.states import StateCreate
@@ -58,7 +61,9 @@ def proposed_from(state: StateCreate) -> ProposedState:
     )
 
 
-async def create_flow_run(db: Database, body: FlowRunCreate) -> tuple[dict[str, Any], bool]:
+async def create_flow_run(
+    db: Database, bus: EventBus, body: FlowRunCreate
+) -> tuple[dict[str, Any], bool]:
     """Create a run of `body.flow_id`; with an idempotency key already used for that flow,
     return the existing run instead. Returns (run, created)."""
     proposed = proposed_from(body.state or StateCreate(type=StateType.PENDING))
@@ -70,8 +75,8 @@ async def create_flow_run(db: Database, body: FlowRunCreate) -> tuple[dict[str, 
             )
             if existing is not None:
                 return existing, False
-        flow_exists = await conn.scalar(sa.select(sa.literal(1)).where(t.flow.c.id == body.flow_id))
-        if flow_exists is None:
+        flow_name = await conn.scalar(sa.select(t.flow.c.name).where(t.flow.c.id == body.flow_id))
+        if flow_name is None:
             raise InvalidInput("There is no flow with this id.", loc="body.flow_id")
         now = utcnow()
         run_id = uuid7()
@@ -105,11 +110,15 @@ async def create_flow_run(db: Database, body: FlowRunCreate) -> tuple[dict[str, 
         await conn.execute(history_insert(t.flow_run_state, "flow_run_id", run_id, state, now))
         if body.parent_task_run_id is not None:
             await mirror_onto_parent_task(conn, body.parent_task_run_id, run_id, state, now)
+        emitted.extend(await insert_events(conn, [state_change_event(row, flow_name, None, state)]))
         created = await _read(conn, FR.c.id == run_id)
         assert created is not None
         return created, True
 
-    return await db.write(job)
+    emitted: list[Record] = []
+    result = await db.write(job)
+    bus.publish(emitted)
+    return result
 
 
 async def read_flow_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
@@ -208,19 +217,22 @@ class StateResult:
 
 
 async def set_flow_run_state(
-    db: Database, run_id: uuid.UUID, proposal: StateCreate, *, force: bool = False
+    db: Database, bus: EventBus, run_id: uuid.UUID, proposal: StateCreate, *, force: bool = False
 ) -> StateResult:
     """Propose a state; the rules decide; an accepted (or substituted) state is written with
-    the run's derived fields in the same transaction."""
+    the run's derived fields and its `prefect.flow-run.<Name>` event in one transaction; the
+    event is published once that commits."""
     proposed = proposed_from(proposal)
 
     async def job(conn: AsyncConnection) -> StateResult:
         # FOR UPDATE: two proposals for one run must be decided one after the other.
-        row = (
-            (await conn.execute(sa.select(FR).where(FR.c.id == run_id).with_for_update()))
-            .mappings()
-            .first()
+        query = (
+            sa.select(FR, t.flow.c.name.label("flow_name"))
+            .join(t.flow, t.flow.c.id == FR.c.flow_id)
+            .where(FR.c.id == run_id)
+            .with_for_update(of=FR)
         )
+        row = (await conn.execute(query)).mappings().first()
         if row is None:
             raise NotFound(NOT_FOUND)
         now = utcnow()
@@ -257,9 +269,14 @@ async def set_flow_run_state(
         await conn.execute(FR.update().where(FR.c.id == run_id).values(**values))
         if row["parent_task_run_id"] is not None:
             await mirror_onto_parent_task(conn, row["parent_task_run_id"], run_id, state, now)
+        event = state_change_event(row, row["flow_name"], state_out(row), state)
+        emitted.extend(await insert_events(conn, [event]))
         return StateResult(decision, history_state_out(state))
 
-    return await db.write(job)
+    emitted: list[Record] = []
+    result = await db.write(job)
+    bus.publish(emitted)
+    return result
 
 
 async def mirror_onto_parent_task(

@@ -13,6 +13,8 @@ from baton.api.errors import install_error_handlers
 from baton.api.responses import ORJSONResponse
 from baton.db.database import Database
 from baton.db.migrate import ensure_schema
+from baton.events.recorder import record_task_runs
+from baton.events.store import EventStore
 from baton.settings import Settings
 from baton.ui.routes import router as ui_router
 
@@ -25,9 +27,13 @@ def create_app(settings: Settings) -> FastAPI:
         await ensure_schema(db.migration_engine)
         await db.start()
         app.state.db = db
+        events = EventStore(db, consumers=[record_task_runs])
+        await events.start()
+        app.state.events = events
         try:
             yield
         finally:
+            await events.close()  # writes what is still buffered, while the database is open
             await db.close()
 
     app = FastAPI(

@@ -1,0 +1,289 @@
+"""API throughput of Baton against the reference Prefect server and a bare ASGI endpoint,
+with the same load generator, in one invocation.
+
+    .venv/bin/python bench/api_bench.py [--seconds 5] [--concurrency 16]
+        [--targets baton,reference,bare] [--database-url postgresql+asyncpg://…]
+
+Operations (each run for `--seconds` at `--concurrency` concurrent requests):
+  create     POST /api/flow_runs/                    (a PENDING run of one flow)
+  set_state  POST /api/flow_runs/{id}/set_state      (RUNNING, then COMPLETED, per run)
+  read       GET  /api/flow_runs/{id}
+  filter     POST /api/flow_runs/filter  limit 200
+  logs       POST /api/logs/             50 records
+The bare target answers a small JSON POST from a plain ASGI app under the same uvicorn
+settings: the ceiling this load generator can show on this machine.
+Figures to report as ratios, never assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+OPERATIONS = ("create", "set_state", "read", "filter", "logs")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Result:
+    ops: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    @property
+    def failures(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 400)
+
+
+async def load(
+    call: Callable[[httpx.AsyncClient], Awaitable[list[int]]],
+    client: httpx.AsyncClient,
+    seconds: float,
+    concurrency: int,
+) -> Result:
+    """Run `call` from `concurrency` workers for `seconds`; each call may make several
+    requests and returns their statuses (each request counts as one op)."""
+    result = Result()
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        while time.monotonic() < deadline:
+            start = time.monotonic()
+            statuses = await call(client)
+            elapsed = time.monotonic() - start
+            for status in statuses:
+                result.statuses[status] += 1
+                result.latencies.append(elapsed / len(statuses))
+            result.ops += len(statuses)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def state(kind: str) -> dict[str, object]:
+    return {
+        "type": kind,
+        "name": None,
+        "message": None,
+        "state_details": {"transition_id": str(uuid.uuid4())},
+        "data": None,
+    }
+
+
+async def bench_api(api: str, seconds: float, concurrency: int) -> dict[str, Result]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=api, limits=limits, timeout=60) as client:
+        flow = (await client.post("/flows/", json={"name": "bench-flow"})).json()
+        created: list[str] = []
+
+        async def create(c: httpx.AsyncClient) -> list[int]:
+            body = {
+                "flow_id": flow["id"],
+                "state": state("PENDING"),
+                "parameters": {"n": 1},
+                "empirical_policy": {"retries": 0, "retry_delay": 0},
+                "tags": [],
+            }
+            r = await c.post("/flow_runs/", json=body)
+            if r.status_code == 201:
+                created.append(r.json()["id"])
+            return [r.status_code]
+
+        results = {"create": await load(create, client, seconds, concurrency)}
+        # Enough runs for the state and read phases, made outside the measurement.
+        while len(created) < 400:
+            await create(client)
+        pool = iter(list(created))
+
+        async def set_state(c: httpx.AsyncClient) -> list[int]:
+            run_id = next(pool, None)
+            if run_id is None:  # out of fresh runs: make one (not counted)
+                await create(c)
+                run_id = created[-1]
+            url = f"/flow_runs/{run_id}/set_state"
+            a = await c.post(url, json={"state": state("RUNNING"), "force": False})
+            b = await c.post(url, json={"state": state("COMPLETED"), "force": False})
+            return [a.status_code, b.status_code]
+
+        results["set_state"] = await load(set_state, client, seconds, concurrency)
+        ids = list(created)
+
+        async def read(c: httpx.AsyncClient) -> list[int]:
+            return [(await c.get(f"/flow_runs/{random.choice(ids)}")).status_code]
+
+        results["read"] = await load(read, client, seconds, concurrency)
+
+        async def filter_(c: httpx.AsyncClient) -> list[int]:
+            body = {"sort": "EXPECTED_START_TIME_DESC", "limit": 200, "offset": 0}
+            return [(await c.post("/flow_runs/filter", json=body)).status_code]
+
+        results["filter"] = await load(filter_, client, seconds, concurrency)
+        counter = itertools.count()
+
+        async def logs(c: httpx.AsyncClient) -> list[int]:
+            run_id = random.choice(ids)
+            batch = [
+                {
+                    "name": "bench",
+                    "level": 20,
+                    "message": f"line {next(counter)}",
+                    "timestamp": now_iso(),
+                    "flow_run_id": run_id,
+                    "task_run_id": None,
+                }
+                for _ in range(50)
+            ]
+            return [(await c.post("/logs/", json=batch)).status_code]
+
+        results["logs"] = await load(logs, client, seconds, concurrency)
+    return results
+
+
+async def bench_bare(url: str, seconds: float, concurrency: int) -> dict[str, Result]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def post(c: httpx.AsyncClient) -> list[int]:
+            return [(await c.post(url, json={"name": "x", "n": 1})).status_code]
+
+        return {"bare": await load(post, client, seconds, concurrency)}
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return time.monotonic() - start
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url} not healthy after {timeout} s")
+
+
+def start(target: str, port: int, home: Path, database_url: str | None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BATON_"))}
+    if target == "baton":
+        env["BATON_HOME"] = str(home)
+        if database_url:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
+        cmd = [sys.executable, "-m", "baton", "server", "start", "--port", str(port)]
+    elif target == "reference":
+        env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+        cmd = [str(ROOT / ".venv-prefect/bin/prefect"), "server", "start", "--port", str(port)]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+        ]
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--targets", default="baton,reference,bare")
+    parser.add_argument("--database-url", help="run Baton on this database instead of SQLite")
+    args = parser.parse_args()
+
+    table: dict[str, dict[str, Result]] = {}
+    for target in args.targets.split(","):
+        home = Path(tempfile.mkdtemp(prefix=f"bench-{target}-"))
+        port = free_port()
+        proc = start(target, port, home, args.database_url)
+        try:
+            health = "/health" if target == "bare" else "/api/health"
+            wait_healthy(f"http://127.0.0.1:{port}{health}", proc)
+            base = f"http://127.0.0.1:{port}"
+            if target == "bare":
+                table[target] = asyncio.run(bench_bare(base + "/", args.seconds, args.concurrency))
+            else:
+                table[target] = asyncio.run(
+                    bench_api(base + "/api", args.seconds, args.concurrency)
+                )
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            shutil.rmtree(home, ignore_errors=True)
+        print(f"measured {target}", file=sys.stderr)
+
+    print(f"\nconcurrency {args.concurrency}, {args.seconds:g} s per operation\n")
+    print("| operation | target | ops/s | p50 ms | p99 ms | errors (429/503) |")
+    print("|---|---|---:|---:|---:|---|")
+    for target, results in table.items():
+        for op, r in results.items():
+            busy = r.statuses.get(429, 0) + r.statuses.get(503, 0)
+            print(
+                f"| {op} | {target} | {r.rate:,.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} "
+                f"| {r.failures} ({busy}) |"
+            )
+    if "baton" in table:
+        print()
+        for op in OPERATIONS:
+            ours = table["baton"][op].rate
+            parts = [f"{op}: baton {ours:,.0f}/s"]
+            if "reference" in table:
+                ref = table["reference"][op].rate
+                parts.append(f"{ours / ref:.1f}x reference" if ref else "reference 0/s")
+            if "bare" in table:
+                parts.append(f"{ours / table['bare']['bare'].rate:.0%} of bare")
+            print("  " + ", ".join(parts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Logs on the wire: the records the client posts in batches, and the log filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter, field_validator
+
+from baton.schemas.base import Request
+from baton.schemas.text_search import MAX_QUERY_LENGTH
+
+# Pages of logs: the client asks for `limit: null` and learns the page size from the answer;
+# a limit above the maximum gets a 422 containing "Invalid limit", which the CLI recognises.
+DEFAULT_LIMIT = 200
+MAX_LIMIT = 1000
+
+# A client batch is at most PREFECT_LOGGING_TO_API_BATCH_SIZE (4 MB) of JSON, which can hold
+# about 20,000 short records; the caps leave room for that and bound one insert.
+MAX_RECORDS = 25_000
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+_NAME_LENGTH = 255  # log.name column
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC; a naive timestamp is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+class LogCreate(Request):
+    name: str
+    level: Annotated[int, Field(ge=0, le=32767)]
+    message: str
+    timestamp: dt.datetime
+    flow_run_id: uuid.UUID | None = None
+    task_run_id: uuid.UUID | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _fit_name(cls, value: str) -> str:
+        # A logger name longer than the column is cut rather than losing the whole batch.
+        return value.replace("\x00", "\ufffd")[:_NAME_LENGTH]
+
+    @field_validator("message")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return value.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        return utc(value)
+
+
+LOG_BATCH: TypeAdapter[list[LogCreate]] = TypeAdapter(
+    Annotated[list[LogCreate], Field(max_length=MAX_RECORDS)]
+)
+
+
+class LogFilterLevel(Request):
+    ge_: int | None = None
+    le_: int | None = None
+
+
+class LogFilterTimestamp(Request):
+    before_: dt.datetime | None = None
+    after_: dt.datetime | None = None
+
+    @field_validator("before_", "after_")
+    @classmethod
+    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else utc(value)
+
+
+class LogFilterIds(Request):
+    any_: list[uuid.UUID] | None = None
+
+
+class LogFilterTaskRunId(LogFilterIds):
+    is_null_: bool | None = None
+
+
+class LogFilterName(Request):
+    any_: list[str] | None = None
+
+
+class LogFilterText(Request):
+    query: Annotated[str, Field(max_length=MAX_QUERY_LENGTH)]
+
+
+class LogFilter(Request):
+    operator: Literal["and_", "or_"] = "and_"
+    level: LogFilterLevel | None = None
+    timestamp: LogFilterTimestamp | None = None
+    flow_run_id: LogFilterIds | None = None
+    task_run_id: LogFilterTaskRunId | None = None
+    name: LogFilterName | None = None
+    text: LogFilterText | None = None
+
+
+class LogSort(StrEnum):
+    TIMESTAMP_ASC = "TIMESTAMP_ASC"
+    TIMESTAMP_DESC = "TIMESTAMP_DESC"
+
+
+class LogCount(Request):
+    logs: LogFilter | None = None
+
+
+class LogRead(LogCount):
+    limit: Annotated[int, Field(ge=0)] | None = None
+    offset: Annotated[int, Field(ge=0)] | None = None
+    sort: LogSort | None = None
