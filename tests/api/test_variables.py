@@ -252,7 +252,7 @@ async def test_filter_and_count(client: httpx.AsyncClient) -> None:
         ({"name": "ok"}, "body.value"),
         ({"value": 1}, "body.name"),
         ({"name": "ok", "value": "x" * 1_000_001}, "body.value"),
-        ({"name": "ok", "value": {"n": 2**64}}, "body.value"),
+        ({"name": "ok", "value": {"n": 2**64}}, "body.value.n"),
         ({"name": "ok", "value": 1, "tags": "cap"}, "body.tags"),
     ],
 )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from baton import PREFECT_SERVER_VERSION
+from baton.api.routing import resource_router
 from baton.errors import InvalidInput
 
-router = APIRouter(tags=["admin"])
+router = resource_router(tags=["admin"])
 
 
 @router.get("/admin/version")

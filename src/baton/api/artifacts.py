@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from baton.api.deps import DB
 from baton.api.responses import ORJSONResponse
+from baton.api.routing import resource_router
 from baton.core import artifacts
 from baton.schemas.artifacts import (
     ArtifactCollectionCountBody,
@@ -20,7 +20,7 @@ from baton.schemas.artifacts import (
     ArtifactUpdate,
 )
 
-router = APIRouter(prefix="/artifacts", tags=["artifacts"])
+router = resource_router(prefix="/artifacts", tags=["artifacts"])
 
 
 @router.post("/")

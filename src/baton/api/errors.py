@@ -65,9 +65,16 @@ def _loc(loc: Sequence[Any]) -> str:
 
 def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     return [
-        {"loc": _loc(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {"loc": _loc(err.get("loc", ())), "msg": _msg(err), "type": err.get("type", "")}
         for err in raw
     ]
+
+
+def _msg(err: dict[str, Any]) -> str:
+    # A JSON decode error says what was wrong in ctx.error, not in msg.
+    if err.get("type") == "json_invalid" and (ctx := err.get("ctx")) and ctx.get("error"):
+        return f"{err.get('msg', '')}: {ctx['error']}"
+    return str(err.get("msg", ""))
 
 
 def _validation_detail(errors: list[dict[str, Any]]) -> str:
@@ -100,10 +107,26 @@ async def _on_baton_error(_request: Request, exc: Exception) -> Response:
 async def _on_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+    errors = getattr(exc, "errors", [])  # set by baton.api.routing.BodyRefused
+    code = "invalid" if exc.status_code == 422 else None
+    return error_response(
+        exc.status_code, detail, code=code, errors=errors, headers=dict(exc.headers or {})
+    )
+
+
+async def _on_unstorable_value(request: Request, exc: Exception) -> Response:
+    log.info("refused a value the database cannot store in %s: %s", request.url.path, exc)
+    return error_response(
+        422,
+        "Invalid request: a value cannot be stored (a number out of range or a character "
+        "the database does not accept).",
+        code="invalid",
+    )
 
 
 async def _on_database_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, sa_exc.DataError | OverflowError):
+        return await _on_unstorable_value(request, exc)
     if isinstance(exc, sa_exc.DBAPIError) and not (
         exc.connection_invalidated
         or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
@@ -129,4 +152,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     for exc_type in DB_UNAVAILABLE:
         app.add_exception_handler(exc_type, _on_database_error)
+    # A value that passed validation but that the driver cannot bind (an integer beyond
+    # 64 bits on SQLite, a NUL in a PostgreSQL text parameter) is the client's input.
+    app.add_exception_handler(OverflowError, _on_unstorable_value)
     app.add_exception_handler(Exception, _on_unexpected)

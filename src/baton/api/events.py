@@ -18,13 +18,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from baton.api.deps import DB
 from baton.api.responses import ORJSONResponse, dumps
+from baton.api.routing import resource_router
 from baton.core.clock import utcnow
 from baton.errors import InvalidInput
 from baton.events import query
@@ -33,7 +34,7 @@ from baton.schemas.events import Event, EventFilter, EventFilterRequest, Record
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = resource_router(prefix="/events", tags=["events"])
 
 SUBPROTOCOL = "prefect"
 BACKFILL_LIMIT = 1000  # stored events replayed to a new subscriber before live ones

@@ -5,19 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 from starlette.responses import Response
 
 from baton.api.deps import DB, Bus
 from baton.api.responses import ORJSONResponse
+from baton.api.routing import resource_router
 from baton.core import flow_runs
 from baton.schemas.filters import FlowRunFilterBody, RunQuery
 from baton.schemas.flow_runs import FlowRunCreate, FlowRunUpdate
 from baton.schemas.flows import Labels
 from baton.schemas.states import SetStateBody
 
-router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
-states = APIRouter(prefix="/flow_run_states", tags=["flow runs"])
+router = resource_router(prefix="/flow_runs", tags=["flow runs"])
+states = resource_router(prefix="/flow_run_states", tags=["flow runs"])
 
 
 @router.post("/")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from baton.api.deps import DB
 from baton.api.responses import ORJSONResponse
+from baton.api.routing import resource_router
 from baton.core import flows
 from baton.schemas.filters import FlowFilterBody
 from baton.schemas.flows import FlowCreate, FlowUpdate
 
-router = APIRouter(prefix="/flows", tags=["flows"])
+router = resource_router(prefix="/flows", tags=["flows"])
 
 
 @router.post("/")

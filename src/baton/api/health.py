@@ -3,12 +3,11 @@ while the database does."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from baton.api.deps import DB
+from baton.api.routing import resource_router
 from baton.errors import Unavailable
 
-router = APIRouter(tags=["health"])
+router = resource_router(tags=["health"])
 
 
 @router.get("/health")

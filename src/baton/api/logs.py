@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from baton.api.deps import DB
 from baton.api.responses import ORJSONResponse
+from baton.api.routing import resource_router
 from baton.core import logs
 from baton.errors import BatonError
 from baton.schemas.logs import LOG_BATCH, MAX_BODY_BYTES, MAX_RECORDS, LogCount, LogRead
 
-router = APIRouter(prefix="/logs", tags=["logs"])
+router = resource_router(prefix="/logs", tags=["logs"])
 
 
 class TooLarge(BatonError):

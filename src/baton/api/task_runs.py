@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from baton.api.deps import DB
 from baton.api.flow_runs import orchestration_response
 from baton.api.responses import ORJSONResponse
+from baton.api.routing import resource_router
 from baton.core import task_runs
 from baton.schemas.filters import RunQuery, TaskRunFilterBody
 from baton.schemas.states import SetStateBody
 from baton.schemas.task_runs import TaskRunCreate
 
-router = APIRouter(prefix="/task_runs", tags=["task runs"])
-states = APIRouter(prefix="/task_run_states", tags=["task runs"])
+router = resource_router(prefix="/task_runs", tags=["task runs"])
+states = resource_router(prefix="/task_run_states", tags=["task runs"])
 
 
 @router.post("/")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from baton.api.deps import DB
 from baton.api.responses import ORJSONResponse
+from baton.api.routing import resource_router
 from baton.core import variables
 from baton.schemas.variables import (
     VariableCountBody,
@@ -17,7 +17,7 @@ from baton.schemas.variables import (
     VariableUpdate,
 )
 
-router = APIRouter(prefix="/variables", tags=["variables"])
+router = resource_router(prefix="/variables", tags=["variables"])
 
 
 @router.post("/")

@@ -161,7 +161,7 @@ class FlowSort(StrEnum):
 class Page(Request):
     # The client sends explicit nulls for "no preference".
     limit: int | None = Field(default=None, ge=0, le=MAX_LIMIT)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=2**31)
 
     @property
     def page(self) -> tuple[int, int]:

@@ -63,8 +63,8 @@ LOG_BATCH: TypeAdapter[list[LogCreate]] = TypeAdapter(
 
 
 class LogFilterLevel(Request):
-    ge_: int | None = None
-    le_: int | None = None
+    ge_: Annotated[int, Field(ge=0, le=32767)] | None = None
+    le_: Annotated[int, Field(ge=0, le=32767)] | None = None
 
 
 class LogFilterTimestamp(Request):
@@ -114,5 +114,5 @@ class LogCount(Request):
 
 class LogRead(LogCount):
     limit: Annotated[int, Field(ge=0)] | None = None
-    offset: Annotated[int, Field(ge=0)] | None = None
+    offset: Annotated[int, Field(ge=0, le=2**31)] | None = None
     sort: LogSort | None = None

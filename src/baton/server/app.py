@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from baton import __version__
 from baton.api import api_router
 from baton.api.errors import install_error_handlers
+from baton.api.limits import BodyLimitMiddleware
 from baton.api.responses import ORJSONResponse
 from baton.db.database import Database
 from baton.db.migrate import ensure_schema
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.include_router(api_router())
     app.include_router(ui_router)
     return app
