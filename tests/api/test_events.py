@@ -22,7 +22,6 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -369,8 +368,8 @@ async def test_events_out_backfills_then_streams_only_matches(ws_api: str, app: 
             "prefect.flow-run.Cancelling", CANCELLING_RESOURCE, CANCELLING_RELATED, **extra
         )
 
-        async def job(conn: AsyncConnection) -> list[dict[str, Any]]:
-            return await insert_events(conn, [record])
+        def job(conn: sa.Connection) -> list[dict[str, Any]]:
+            return insert_events(conn, [record])
 
         store.bus.publish(await db.write(job))
         return record
@@ -564,7 +563,7 @@ async def test_store_writes_in_batches_and_close_flushes(app: FastAPI) -> None:
     db: Database = app.state.db
     seen: list[int] = []
 
-    async def consumer(conn: AsyncConnection, events: list[dict[str, Any]]) -> None:
+    def consumer(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
         seen.append(len(events))
 
     store = EventStore(db, consumers=[consumer], flush_interval=60, max_batch=100)
@@ -600,7 +599,7 @@ async def test_one_bad_event_or_consumer_loses_only_itself(app: FastAPI) -> None
     db: Database = app.state.db
     consumed: list[str] = []
 
-    async def picky(conn: AsyncConnection, events: list[dict[str, Any]]) -> None:
+    def picky(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
         if any(e["event"] == "test.poison" for e in events):
             raise ValueError("cannot handle it")
         consumed.extend(e["event"] for e in events)

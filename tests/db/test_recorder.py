@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.events.recorder import record_task_runs
 
@@ -139,8 +139,8 @@ def retried_task(flow_run_id: str, task_run_id: str) -> list[dict[str, Any]]:
 
 
 async def _record(app: FastAPI, events: list[dict[str, Any]]) -> None:
-    async def job(conn: AsyncConnection) -> None:
-        await record_task_runs(conn, events)
+    def job(conn: sa.Connection) -> None:
+        record_task_runs(conn, events)
 
     await app.state.db.write(job)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.db.database import Database
 from baton.db.migrate import ensure_schema
@@ -29,8 +28,8 @@ async def sqlite_db(tmp_path: Path) -> Database:
 
 
 def _insert(name: str):  # type: ignore[no-untyped-def]
-    async def job(conn: AsyncConnection) -> str:
-        await conn.execute(
+    def job(conn: sa.Connection) -> str:
+        conn.execute(
             sa.text(
                 "INSERT INTO flow (id, created, updated, name, tags) "
                 "VALUES (:id, '2026-01-01', '2026-01-01', :name, '[]')"

@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core import filters
 from baton.core.clock import utcnow, uuid7
@@ -81,7 +80,7 @@ _COLLECTION_SORTS: dict[ArtifactSort, tuple[sa.ColumnElement[object], ...]] = {
 async def create_artifact(db: Database, fields: dict[str, Any]) -> dict[str, Any]:
     """Store an artifact; if it has a key, it becomes that key's latest."""
 
-    async def job(conn: AsyncConnection) -> dict[str, Any]:
+    def job(conn: sa.Connection) -> dict[str, Any]:
         now = utcnow()
         artifact_id = uuid7()
         stmt = (
@@ -89,7 +88,7 @@ async def create_artifact(db: Database, fields: dict[str, Any]) -> dict[str, Any
             .values(**fields, id=artifact_id, created=now, updated=now)
             .returning(*_COLUMNS)
         )
-        artifact = dict((await conn.execute(stmt)).mappings().one())
+        artifact = dict((conn.execute(stmt)).mappings().one())
         key = fields.get("key")
         if key is not None:
             # Two creates racing on PostgreSQL may commit out of (created, id) order: move
@@ -106,7 +105,7 @@ async def create_artifact(db: Database, fields: dict[str, Any]) -> dict[str, Any
                 set_={"latest_id": artifact_id, "updated": now},
                 where=ac.latest_id.not_in(newer),
             )
-            await conn.execute(upsert)
+            conn.execute(upsert)
         return artifact
 
     return await db.write(job)
@@ -131,13 +130,13 @@ async def read_latest_artifact(db: Database, key: str) -> dict[str, Any]:
 
 
 async def update_artifact(db: Database, artifact_id: uuid.UUID, changes: dict[str, Any]) -> None:
-    async def job(conn: AsyncConnection) -> bool:
+    def job(conn: sa.Connection) -> bool:
         now = utcnow()
         stmt = sa.update(t.artifact).where(a.id == artifact_id).values(**changes, updated=now)
-        if (await conn.execute(stmt.returning(a.id))).first() is None:
+        if (conn.execute(stmt.returning(a.id))).first() is None:
             return False
         # The collection shows the latest artifact's fields, so its `updated` follows them.
-        await conn.execute(
+        conn.execute(
             sa.update(t.artifact_collection).where(ac.latest_id == artifact_id).values(updated=now)
         )
         return True
@@ -149,9 +148,9 @@ async def update_artifact(db: Database, artifact_id: uuid.UUID, changes: dict[st
 async def delete_artifact(db: Database, artifact_id: uuid.UUID) -> None:
     """Delete an artifact; its key's collection moves to the next latest, or goes."""
 
-    async def job(conn: AsyncConnection) -> bool:
+    def job(conn: sa.Connection) -> bool:
         stmt = sa.delete(t.artifact).where(a.id == artifact_id).returning(a.key)
-        deleted = (await conn.execute(stmt)).first()
+        deleted = (conn.execute(stmt)).first()
         if deleted is None:
             return False
         key = deleted.key
@@ -160,11 +159,11 @@ async def delete_artifact(db: Database, artifact_id: uuid.UUID) -> None:
         # Lock the collection row (PostgreSQL) so a concurrent create of this key waits for
         # us, and the next latest we pick below includes whatever committed before it.
         lock = sa.select(ac.latest_id).where(ac.key == key).with_for_update()
-        latest_id = (await conn.execute(lock)).scalar_one_or_none()
+        latest_id = (conn.execute(lock)).scalar_one_or_none()
         if latest_id != artifact_id:
             return True  # an older artifact, or already repointed: the collection stands
         next_latest = (
-            await conn.execute(
+            conn.execute(
                 sa.select(a.id)
                 .where(a.key == key)
                 .order_by(*_SORTS[ArtifactSort.CREATED_DESC])
@@ -172,9 +171,9 @@ async def delete_artifact(db: Database, artifact_id: uuid.UUID) -> None:
             )
         ).scalar_one_or_none()
         if next_latest is None:
-            await conn.execute(sa.delete(t.artifact_collection).where(ac.key == key))
+            conn.execute(sa.delete(t.artifact_collection).where(ac.key == key))
         else:
-            await conn.execute(
+            conn.execute(
                 sa.update(t.artifact_collection)
                 .where(ac.key == key)
                 .values(latest_id=next_latest, updated=utcnow())

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core import filters as qf
 from baton.core.clock import utcnow, uuid7
@@ -16,19 +15,20 @@ from baton.core.flow_run_events import state_change_event
 from baton.core.names import generate_name
 from baton.core.runs import (
     current_state_columns,
-    history_insert,
     history_state_out,
+    insert_history,
     new_state_row,
     run_out,
     state_out,
     state_type_of,
     timing_columns,
     timing_of,
+    update_by_id,
 )
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import InvalidInput, NotFound
-from baton.events.store import EventBus, insert_events
+from baton.events.store import EventBus, insert_server_events
 from baton.orchestration.rules import Decision, ProposedState, Run, decide_flow_run
 from baton.orchestration.states import DEFAULT_NAMES, StateType
 from baton.orchestration.timing import advance, initial_timing
@@ -39,6 +39,10 @@ from baton.schemas.states import StateCreate
 
 FR = t.flow_run
 NOT_FOUND = "Flow run not found"
+_UPDATE_RUN = update_by_id(FR)
+_UPDATE_TASK_RUN = update_by_id(t.task_run)
+# A new run's columns that the insert does not set, with their defaults.
+_NEW_RUN_DEFAULTS: dict[str, Any] = {c.name: None for c in FR.columns}
 
 _POLICY_DEFAULTS: dict[str, Any] = {
     "max_retries": 0,
@@ -68,14 +72,14 @@ async def create_flow_run(
     return the existing run instead. Returns (run, created)."""
     proposed = proposed_from(body.state or StateCreate(type=StateType.PENDING))
 
-    async def job(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
+    def job(conn: sa.Connection) -> tuple[dict[str, Any], bool]:
         if body.idempotency_key is not None:
-            existing = await _read(
+            existing = _read(
                 conn, FR.c.flow_id == body.flow_id, FR.c.idempotency_key == body.idempotency_key
             )
             if existing is not None:
                 return existing, False
-        flow_name = await conn.scalar(sa.select(t.flow.c.name).where(t.flow.c.id == body.flow_id))
+        flow_name = conn.scalar(sa.select(t.flow.c.name).where(t.flow.c.id == body.flow_id))
         if flow_name is None:
             raise InvalidInput("There is no flow with this id.", loc="body.flow_id")
         now = utcnow()
@@ -106,14 +110,13 @@ async def create_flow_run(
             **current_state_columns(state),
             **timing_columns(timing),
         }
-        await conn.execute(FR.insert().values(**row))
-        await conn.execute(history_insert(t.flow_run_state, "flow_run_id", run_id, state, now))
+        conn.execute(FR.insert().values(**row))
+        insert_history(conn, t.flow_run_state, "flow_run_id", run_id, state, now)
         if body.parent_task_run_id is not None:
-            await mirror_onto_parent_task(conn, body.parent_task_run_id, run_id, state, now)
-        emitted.extend(await insert_events(conn, [state_change_event(row, flow_name, None, state)]))
-        created = await _read(conn, FR.c.id == run_id)
-        assert created is not None
-        return created, True
+            mirror_onto_parent_task(conn, body.parent_task_run_id, run_id, state, now)
+        emitted.append(state_change_event(row, flow_name, None, state))
+        insert_server_events(conn, emitted)
+        return run_out({**_NEW_RUN_DEFAULTS, **row}, now), True
 
     emitted: list[Record] = []
     result = await db.write(job)
@@ -123,7 +126,7 @@ async def create_flow_run(
 
 async def read_flow_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
     async with db.read() as conn:
-        run = await _read(conn, FR.c.id == run_id)
+        run = await conn.run_sync(_read, FR.c.id == run_id)
     if run is None:
         raise NotFound(NOT_FOUND)
     return run
@@ -139,8 +142,8 @@ async def update_flow_run(db: Database, run_id: uuid.UUID, body: FlowRunUpdate) 
     if "empirical_policy" in changes and changes["empirical_policy"] is not None:
         changes["empirical_policy"] = {**_POLICY_DEFAULTS, **changes["empirical_policy"]}
 
-    async def job(conn: AsyncConnection) -> None:
-        result = await conn.execute(
+    def job(conn: sa.Connection) -> None:
+        result = conn.execute(
             FR.update().where(FR.c.id == run_id).values(**changes, updated=utcnow())
         )  # an empty PATCH still answers 404 for an unknown run
         if result.rowcount == 0:
@@ -152,24 +155,20 @@ async def update_flow_run(db: Database, run_id: uuid.UUID, body: FlowRunUpdate) 
 async def update_labels(db: Database, run_id: uuid.UUID, labels: dict[str, Any]) -> None:
     """Merge `labels` into the run's labels."""
 
-    async def job(conn: AsyncConnection) -> None:
-        current = await conn.execute(
-            sa.select(FR.c.labels).where(FR.c.id == run_id).with_for_update()
-        )
+    def job(conn: sa.Connection) -> None:
+        current = conn.execute(sa.select(FR.c.labels).where(FR.c.id == run_id).with_for_update())
         row = current.first()
         if row is None:
             raise NotFound(NOT_FOUND)
         merged = {**(row.labels or {}), **labels}
-        await conn.execute(
-            FR.update().where(FR.c.id == run_id).values(labels=merged, updated=utcnow())
-        )
+        conn.execute(FR.update().where(FR.c.id == run_id).values(labels=merged, updated=utcnow()))
 
     await db.write(job)
 
 
 async def delete_flow_run(db: Database, run_id: uuid.UUID) -> None:
-    async def job(conn: AsyncConnection) -> None:
-        result = await conn.execute(FR.delete().where(FR.c.id == run_id))
+    def job(conn: sa.Connection) -> None:
+        result = conn.execute(FR.delete().where(FR.c.id == run_id))
         if result.rowcount == 0:
             raise NotFound(NOT_FOUND)
 
@@ -224,7 +223,7 @@ async def set_flow_run_state(
     event is published once that commits."""
     proposed = proposed_from(proposal)
 
-    async def job(conn: AsyncConnection) -> StateResult:
+    def job(conn: sa.Connection) -> StateResult:
         # FOR UPDATE: two proposals for one run must be decided one after the other.
         query = (
             sa.select(FR, t.flow.c.name.label("flow_name"))
@@ -232,7 +231,7 @@ async def set_flow_run_state(
             .where(FR.c.id == run_id)
             .with_for_update(of=FR)
         )
-        row = (await conn.execute(query)).mappings().first()
+        row = (conn.execute(query)).mappings().first()
         if row is None:
             raise NotFound(NOT_FOUND)
         now = utcnow()
@@ -265,12 +264,12 @@ async def set_flow_run_state(
         }
         if decision.policy_updates:
             values["empirical_policy"] = {**policy, **decision.policy_updates}
-        await conn.execute(history_insert(t.flow_run_state, "flow_run_id", run_id, state, now))
-        await conn.execute(FR.update().where(FR.c.id == run_id).values(**values))
+        insert_history(conn, t.flow_run_state, "flow_run_id", run_id, state, now)
+        conn.execute(_UPDATE_RUN, {"_id": run_id, **values})
         if row["parent_task_run_id"] is not None:
-            await mirror_onto_parent_task(conn, row["parent_task_run_id"], run_id, state, now)
-        event = state_change_event(row, row["flow_name"], state_out(row), state)
-        emitted.extend(await insert_events(conn, [event]))
+            mirror_onto_parent_task(conn, row["parent_task_run_id"], run_id, state, now)
+        emitted.append(state_change_event(row, row["flow_name"], state_out(row), state))
+        insert_server_events(conn, emitted)
         return StateResult(decision, history_state_out(state))
 
     emitted: list[Record] = []
@@ -279,8 +278,8 @@ async def set_flow_run_state(
     return result
 
 
-async def mirror_onto_parent_task(
-    conn: AsyncConnection,
+def mirror_onto_parent_task(
+    conn: sa.Connection,
     task_run_id: uuid.UUID,
     child_id: uuid.UUID,
     child_state: dict[str, Any],
@@ -289,7 +288,7 @@ async def mirror_onto_parent_task(
     """A subflow's placeholder task run follows the child flow run's states."""
     tr = t.task_run
     row = (
-        (await conn.execute(sa.select(tr).where(tr.c.id == task_run_id).with_for_update()))
+        (conn.execute(sa.select(tr).where(tr.c.id == task_run_id).with_for_update()))
         .mappings()
         .first()
     )
@@ -300,14 +299,18 @@ async def mirror_onto_parent_task(
     state = {**child_state, "id": uuid7(), "state_details": details}
     kind = StateType(state["type"])
     timing = advance(timing_of(row), state_type_of(row), row["state_timestamp"], kind, details, now)
-    await conn.execute(history_insert(t.task_run_state, "task_run_id", task_run_id, state, now))
-    await conn.execute(
-        tr.update()
-        .where(tr.c.id == task_run_id)
-        .values(**current_state_columns(state), **timing_columns(timing), updated=now)
+    insert_history(conn, t.task_run_state, "task_run_id", task_run_id, state, now)
+    conn.execute(
+        _UPDATE_TASK_RUN,
+        {
+            "_id": task_run_id,
+            **current_state_columns(state),
+            **timing_columns(timing),
+            "updated": now,
+        },
     )
 
 
-async def _read(conn: AsyncConnection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:
-    row = (await conn.execute(sa.select(FR).where(*where))).mappings().first()
+def _read(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(FR).where(*where)).mappings().first()
     return None if row is None else run_out(row, utcnow())

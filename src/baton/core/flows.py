@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core import filters as qf
 from baton.core.clock import utcnow, uuid7
@@ -37,11 +36,11 @@ async def upsert_flow(
 ) -> tuple[dict[str, Any], bool]:
     """The flow named `name`, created if missing. Returns (flow, created)."""
     async with db.read() as conn:
-        existing = await _by_name(conn, name)
+        existing = await conn.run_sync(_by_name, name)
     if existing is not None:  # the common case: every flow run re-registers its flow
         return existing, False
 
-    async def job(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
+    def job(conn: sa.Connection) -> tuple[dict[str, Any], bool]:
         now = utcnow()
         stmt = (
             insert(conn, t.flow)
@@ -49,11 +48,11 @@ async def upsert_flow(
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(*_COLUMNS)
         )
-        row = (await conn.execute(stmt)).mappings().first()
+        row = (conn.execute(stmt)).mappings().first()
         if row is not None:
             return _as_dict(row), True
         # Another request created it between our read and this write.
-        flow = await _by_name(conn, name)
+        flow = _by_name(conn, name)
         assert flow is not None
         return flow, False
 
@@ -72,25 +71,25 @@ async def read_flow(db: Database, flow_id: uuid.UUID) -> dict[str, Any]:
     return _as_dict(row)
 
 
-async def _by_name(conn: AsyncConnection, name: str) -> dict[str, Any] | None:
-    row = (await conn.execute(sa.select(*_COLUMNS).where(t.flow.c.name == name))).mappings().first()
+def _by_name(conn: sa.Connection, name: str) -> dict[str, Any] | None:
+    row = (conn.execute(sa.select(*_COLUMNS).where(t.flow.c.name == name))).mappings().first()
     return None if row is None else _as_dict(row)
 
 
 async def read_flow_by_name(db: Database, name: str) -> dict[str, Any]:
     async with db.read() as conn:
-        flow = await _by_name(conn, name)
+        flow = await conn.run_sync(_by_name, name)
     if flow is None:
         raise NotFound("Flow not found")
     return flow
 
 
 async def update_flow(db: Database, flow_id: uuid.UUID, tags: list[str] | None) -> None:
-    async def job(conn: AsyncConnection) -> None:
+    def job(conn: sa.Connection) -> None:
         values: dict[str, Any] = {"updated": utcnow()}
         if tags is not None:
             values["tags"] = tags
-        result = await conn.execute(t.flow.update().where(t.flow.c.id == flow_id).values(**values))
+        result = conn.execute(t.flow.update().where(t.flow.c.id == flow_id).values(**values))
         if result.rowcount == 0:
             raise NotFound("Flow not found")
 
@@ -100,8 +99,8 @@ async def update_flow(db: Database, flow_id: uuid.UUID, tags: list[str] | None) 
 async def delete_flow(db: Database, flow_id: uuid.UUID) -> None:
     """Delete a flow and, through the foreign keys, its runs and their histories."""
 
-    async def job(conn: AsyncConnection) -> None:
-        result = await conn.execute(t.flow.delete().where(t.flow.c.id == flow_id))
+    def job(conn: sa.Connection) -> None:
+        result = conn.execute(t.flow.delete().where(t.flow.c.id == flow_id))
         if result.rowcount == 0:
             raise NotFound("Flow not found")
 

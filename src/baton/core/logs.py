@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.clock import utcnow, uuid7
 from baton.db import tables as t
@@ -48,8 +47,8 @@ async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
         for log in logs
     ]
 
-    async def job(conn: AsyncConnection) -> None:
-        await conn.execute(t.log.insert(), rows)
+    def job(conn: sa.Connection) -> None:
+        conn.execute(t.log.insert(), rows)
 
     await db.write(job)
     return len(rows)

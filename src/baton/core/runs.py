@@ -120,7 +120,18 @@ def run_out(row: Row, now: dt.datetime) -> dict[str, Any]:
     return out
 
 
-def history_insert(
-    table: sa.Table, run_column: str, run_id: uuid.UUID, state: dict[str, Any], now: dt.datetime
-) -> sa.Insert:
-    return table.insert().values(created=now, **{run_column: run_id}, **state)
+def insert_history(
+    conn: sa.Connection,
+    table: sa.Table,
+    run_column: str,
+    run_id: uuid.UUID,
+    state: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Append `state` to a run's history (parameters only: the statement is compiled once)."""
+    conn.execute(table.insert(), {"created": now, run_column: run_id, **state})
+
+
+def update_by_id(table: sa.Table) -> sa.Update:
+    """UPDATE … WHERE id = :_id, its SET columns given by the execute parameters."""
+    return table.update().where(table.c.id == sa.bindparam("_id"))

@@ -6,21 +6,21 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core import filters as qf
 from baton.core.clock import utcnow, uuid7
 from baton.core.flow_runs import StateResult, proposed_from
 from baton.core.runs import (
     current_state_columns,
-    history_insert,
     history_state_out,
+    insert_history,
     new_state_row,
     run_out,
     state_out,
     state_type_of,
     timing_columns,
     timing_of,
+    update_by_id,
 )
 from baton.db import tables as t
 from baton.db.database import Database
@@ -34,6 +34,7 @@ from baton.schemas.task_runs import TaskRunCreate
 
 TR = t.task_run
 NOT_FOUND = "Task run not found"
+_UPDATE = update_by_id(TR)
 
 POLICY_DEFAULTS: dict[str, Any] = {
     "max_retries": 0,
@@ -47,8 +48,8 @@ POLICY_DEFAULTS: dict[str, Any] = {
 async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, Any], bool]:
     proposed = proposed_from(body.state or StateCreate(type=StateType.PENDING))
 
-    async def job(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
-        existing = await _read(
+    def job(conn: sa.Connection) -> tuple[dict[str, Any], bool]:
+        existing = _read(
             conn,
             TR.c.flow_run_id == body.flow_run_id,
             TR.c.task_key == body.task_key,
@@ -58,7 +59,7 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
             return existing, False
         labels = dict(body.labels)
         if body.flow_run_id is not None:
-            flow_id = await conn.scalar(
+            flow_id = conn.scalar(
                 sa.select(t.flow_run.c.flow_id).where(t.flow_run.c.id == body.flow_run_id)
             )
             if flow_id is None:
@@ -72,7 +73,7 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
         run_id = body.id or uuid7()
         state = new_state_row(proposed, now, task_run_id=str(run_id))
         timing = initial_timing(proposed.type, state["state_details"], now)
-        await conn.execute(
+        conn.execute(
             TR.insert().values(
                 id=run_id,
                 created=now,
@@ -93,8 +94,8 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
                 **timing_columns(timing),
             )
         )
-        await conn.execute(history_insert(t.task_run_state, "task_run_id", run_id, state, now))
-        created = await _read(conn, TR.c.id == run_id)
+        insert_history(conn, t.task_run_state, "task_run_id", run_id, state, now)
+        created = _read(conn, TR.c.id == run_id)
         assert created is not None
         return created, True
 
@@ -103,15 +104,15 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
 
 async def read_task_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
     async with db.read() as conn:
-        run = await _read(conn, TR.c.id == run_id)
+        run = await conn.run_sync(_read, TR.c.id == run_id)
     if run is None:
         raise NotFound(NOT_FOUND)
     return run
 
 
 async def delete_task_run(db: Database, run_id: uuid.UUID) -> None:
-    async def job(conn: AsyncConnection) -> None:
-        if (await conn.execute(TR.delete().where(TR.c.id == run_id))).rowcount == 0:
+    def job(conn: sa.Connection) -> None:
+        if (conn.execute(TR.delete().where(TR.c.id == run_id))).rowcount == 0:
             raise NotFound(NOT_FOUND)
 
     await db.write(job)
@@ -156,9 +157,9 @@ async def set_task_run_state(
 ) -> StateResult:
     proposed = proposed_from(proposal)
 
-    async def job(conn: AsyncConnection) -> StateResult:
+    def job(conn: sa.Connection) -> StateResult:
         row = (
-            (await conn.execute(sa.select(TR).where(TR.c.id == run_id).with_for_update()))
+            (conn.execute(sa.select(TR).where(TR.c.id == run_id).with_for_update()))
             .mappings()
             .first()
         )
@@ -180,17 +181,14 @@ async def set_task_run_state(
             timing_of(row), run.state_type, row["state_timestamp"], decision.state.type,
             state["state_details"], now,
         )  # fmt: skip
-        await conn.execute(history_insert(t.task_run_state, "task_run_id", run_id, state, now))
-        await conn.execute(
-            TR.update()
-            .where(TR.c.id == run_id)
-            .values(**current_state_columns(state), **timing_columns(timing), updated=now)
-        )
+        insert_history(conn, t.task_run_state, "task_run_id", run_id, state, now)
+        values = {**current_state_columns(state), **timing_columns(timing), "updated": now}
+        conn.execute(_UPDATE, {"_id": run_id, **values})
         return StateResult(decision, history_state_out(state))
 
     return await db.write(job)
 
 
-async def _read(conn: AsyncConnection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:
-    row = (await conn.execute(sa.select(TR).where(*where))).mappings().first()
+def _read(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(TR).where(*where)).mappings().first()
     return None if row is None else run_out(row, utcnow())

@@ -51,7 +51,7 @@ def _match(ref: Ref) -> sa.ColumnElement[bool]:
 
 
 async def create_variable(db: Database, name: str, value: Any, tags: list[str]) -> dict[str, Any]:
-    async def job(conn: AsyncConnection) -> dict[str, Any] | None:
+    def job(conn: sa.Connection) -> dict[str, Any] | None:
         now = utcnow()
         stmt = (
             insert(conn, t.variable)
@@ -59,7 +59,7 @@ async def create_variable(db: Database, name: str, value: Any, tags: list[str]) 
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(*_COLUMNS)
         )
-        row = (await conn.execute(stmt)).mappings().first()
+        row = (conn.execute(stmt)).mappings().first()
         return None if row is None else dict(row)
 
     variable = await db.write(job)
@@ -79,7 +79,7 @@ async def read_variable(db: Database, ref: Ref) -> dict[str, Any]:
 async def update_variable(db: Database, ref: Ref, changes: dict[str, Any]) -> None:
     """Apply a partial update (name, value, tags); renaming onto a taken name is a conflict."""
 
-    async def job(conn: AsyncConnection) -> bool:
+    def job(conn: sa.Connection) -> bool:
         stmt = (
             sa.update(t.variable)
             .where(_match(ref))
@@ -87,11 +87,11 @@ async def update_variable(db: Database, ref: Ref, changes: dict[str, Any]) -> No
             .returning(t.variable.c.id)
         )
         if "name" not in changes:
-            return (await conn.execute(stmt)).first() is not None
+            return (conn.execute(stmt)).first() is not None
         try:
             # The savepoint keeps the transaction usable after a unique-name violation.
-            async with conn.begin_nested():
-                return (await conn.execute(stmt)).first() is not None
+            with conn.begin_nested():
+                return (conn.execute(stmt)).first() is not None
         except sa_exc.IntegrityError:
             raise _exists(changes["name"]) from None
 
@@ -100,9 +100,9 @@ async def update_variable(db: Database, ref: Ref, changes: dict[str, Any]) -> No
 
 
 async def delete_variable(db: Database, ref: Ref) -> None:
-    async def job(conn: AsyncConnection) -> bool:
+    def job(conn: sa.Connection) -> bool:
         stmt = sa.delete(t.variable).where(_match(ref)).returning(t.variable.c.id)
-        return (await conn.execute(stmt)).first() is not None
+        return (conn.execute(stmt)).first() is not None
 
     if not await db.write(job):
         raise NotFound(NOT_FOUND)

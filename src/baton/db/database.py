@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from baton.db.engine import create_engine
+from baton.db.engine import create_engine, create_sqlite_writer_engine
 from baton.db.writer import SqliteWriter, WriteJob
 from baton.settings import Settings
 
@@ -32,7 +32,8 @@ class Database:
         if self.dialect == "sqlite":
             self._write_engine: AsyncEngine = create_engine(self.url, role="writer")
             self._read_engine: AsyncEngine = create_engine(self.url, role="reader", pool_size=8)
-            self._writer = SqliteWriter(self._write_engine, settings.sqlite_write_batch)
+            self._sync_writer_engine = create_sqlite_writer_engine(self.url)
+            self._writer = SqliteWriter(self._sync_writer_engine, settings.sqlite_write_batch)
         else:
             engine = create_engine(
                 self.url, pool_size=settings.pg_pool_size, max_overflow=settings.pg_max_overflow
@@ -58,6 +59,8 @@ class Database:
         await self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             await self._read_engine.dispose()
+        if self._writer is not None:
+            self._sync_writer_engine.dispose()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -66,11 +69,15 @@ class Database:
             yield conn
 
     async def write(self, job: WriteJob[T]) -> T:
-        """Run `job(conn)` in a transaction and return its result once it is committed."""
+        """Run `job(conn)` in a transaction and return its result once it is committed.
+
+        A job is a plain function of a synchronous connection: on SQLite it runs in the
+        writer thread, on PostgreSQL through the async driver (SQLAlchemy's run_sync).
+        """
         if self._writer is not None:
             return await self._writer.submit(job)
         async with self._write_engine.begin() as conn:
-            return await job(conn)
+            return await conn.run_sync(job)
 
     async def ping(self, timeout: float = 3.0) -> None:
         """One round trip to the database; raises if it does not answer within `timeout`."""

@@ -7,7 +7,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-def insert(conn: AsyncConnection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+def insert(
+    conn: sa.Connection | AsyncConnection, table: sa.Table
+) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that supports ON CONFLICT on both dialects."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)

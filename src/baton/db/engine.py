@@ -31,7 +31,7 @@ def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any)
         elif role == "reader":
             common.update(pool_size=pool_size, max_overflow=0)
         engine = create_async_engine(url, **common, **kw)
-        _install_sqlite_hooks(engine, role)
+        _install_sqlite_hooks(engine.sync_engine, role)
         return engine
     return create_async_engine(
         url,
@@ -46,10 +46,23 @@ def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any)
     )
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, role: str) -> None:
+def create_sqlite_writer_engine(url: URL) -> sa.Engine:
+    """A synchronous engine for the SQLite writer thread (the stdlib driver, one connection)."""
+    engine = sa.create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_size=1,
+        max_overflow=0,
+    )
+    _install_sqlite_hooks(engine, "writer")
+    return engine
+
+
+def _install_sqlite_hooks(engine: sa.Engine, role: str) -> None:
     begin = "BEGIN IMMEDIATE" if role in ("writer", "any") else "BEGIN"
 
-    @sa.event.listens_for(engine.sync_engine, "connect")
+    @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN is ours (and savepoints work).
         dbapi_conn.isolation_level = None
@@ -65,6 +78,6 @@ def _install_sqlite_hooks(engine: AsyncEngine, role: str) -> None:
             cur.execute("PRAGMA query_only = ON")
         cur.close()
 
-    @sa.event.listens_for(engine.sync_engine, "begin")
+    @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql(begin)

@@ -17,7 +17,6 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.clock import utcnow
 from baton.core.task_runs import POLICY_DEFAULTS
@@ -38,7 +37,7 @@ TR = t.task_run
 _UPDATABLE = [c.name for c in TR.columns if c.name not in ("id", "created")]
 
 
-async def record_task_runs(conn: AsyncConnection, events: list[Record]) -> None:
+def record_task_runs(conn: sa.Connection, events: list[Record]) -> None:
     """A store consumer: materialise the batch's task-run events."""
     parsed = [p for e in events if e["event"].startswith(PREFIX) if (p := _parse(e)) is not None]
     if not parsed:
@@ -46,9 +45,7 @@ async def record_task_runs(conn: AsyncConnection, events: list[Record]) -> None:
     flow_run_ids = {p["run"]["flow_run_id"] for p in parsed if p["run"]["flow_run_id"]}
     known = set()
     if flow_run_ids:
-        rows = await conn.execute(
-            sa.select(t.flow_run.c.id).where(t.flow_run.c.id.in_(flow_run_ids))
-        )
+        rows = conn.execute(sa.select(t.flow_run.c.id).where(t.flow_run.c.id.in_(flow_run_ids)))
         known = set(rows.scalars())
     parsed = [p for p in parsed if p["run"]["flow_run_id"] in known or not p["run"]["flow_run_id"]]
     if not parsed:
@@ -68,8 +65,8 @@ async def record_task_runs(conn: AsyncConnection, events: list[Record]) -> None:
             TR.c.state_timestamp.is_(None), TR.c.state_timestamp <= stmt.excluded.state_timestamp
         ),
     )
-    await conn.execute(stmt, list(latest.values()))
-    await conn.execute(
+    conn.execute(stmt, list(latest.values()))
+    conn.execute(
         insert(conn, t.task_run_state).on_conflict_do_nothing(index_elements=["id"]),
         [p["state"] for p in parsed],
     )

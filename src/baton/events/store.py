@@ -17,11 +17,10 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.clock import utcnow, uuid7
 from baton.db import tables as t
@@ -32,7 +31,7 @@ from baton.schemas.events import RESOURCE_ID, ROLE, EventFilter, Record, matches
 log = logging.getLogger(__name__)
 
 # Called inside the write transaction with the events that were new (not re-sent ones).
-Consumer = Callable[[AsyncConnection, list[Record]], Awaitable[None]]
+Consumer = Callable[[sa.Connection, list[Record]], None]
 
 
 def new_event(
@@ -58,19 +57,8 @@ def new_event(
     }
 
 
-async def insert_events(conn: AsyncConnection, events: Sequence[Record]) -> list[Record]:
-    """Store event records inside the caller's transaction; returns those that were new.
-
-    Events whose id is already stored (or repeated in `events`) are skipped. Publishing
-    the returned events to the EventBus, after the commit, is the caller's job.
-    """
-    unique: dict[str, Record] = {}
-    for event in events:
-        event.setdefault("received", utcnow())
-        unique.setdefault(str(event["id"]), event)
-    if not unique:
-        return []
-    rows = [
+def _event_rows(events: Sequence[Record]) -> list[dict[str, Any]]:
+    return [
         {
             "id": e["id"],
             "occurred": e["occurred"],
@@ -82,32 +70,62 @@ async def insert_events(conn: AsyncConnection, events: Sequence[Record]) -> list
             "payload": e["payload"],
             "follows": e["follows"],
         }
-        for e in unique.values()
+        for e in events
     ]
+
+
+def _resource_rows(events: Sequence[Record]) -> list[dict[str, Any]]:
+    """One row per resource an event names, a resource named twice in one role once."""
+    rows: dict[tuple[Any, str, str], dict[str, Any]] = {}
+    for e in events:
+        for i, labels in enumerate([e["resource"], *e["related"]]):
+            role = labels.get(ROLE, "") if i else ""
+            rows.setdefault(
+                (e["id"], labels[RESOURCE_ID], role),
+                {
+                    "event_id": e["id"],
+                    "resource_id": labels[RESOURCE_ID],
+                    "resource_role": role,
+                    "occurred": e["occurred"],
+                },
+            )
+    return list(rows.values())
+
+
+def insert_events(conn: sa.Connection, events: Sequence[Record]) -> list[Record]:
+    """Store event records inside the caller's transaction; returns those that were new.
+
+    Events whose id is already stored (or repeated in `events`) are skipped. Publishing
+    the returned events to the EventBus, after the commit, is the caller's job.
+    """
+    unique: dict[str, Record] = {}
+    for event in events:
+        event.setdefault("received", utcnow())
+        unique.setdefault(str(event["id"]), event)
+    if not unique:
+        return []
     stmt = (
         insert(conn, t.event).on_conflict_do_nothing(index_elements=["id"]).returning(t.event.c.id)
     )
-    inserted = {str(i) for i in (await conn.execute(stmt, rows)).scalars()}
+    rows = _event_rows(list(unique.values()))
+    inserted = {str(i) for i in conn.execute(stmt, rows).scalars()}
     new = [e for key, e in unique.items() if key in inserted]
-    resources = [
-        {
-            "event_id": e["id"],
-            "resource_id": labels[RESOURCE_ID],
-            "resource_role": labels.get(ROLE, "") if i else "",
-            "occurred": e["occurred"],
-        }
-        for e in new
-        for i, labels in enumerate([e["resource"], *e["related"]])
-    ]
-    if resources:
-        # A resource named twice in one role (a repeated tag) is one row.
-        await conn.execute(
+    if new:
+        conn.execute(
             insert(conn, t.event_resource).on_conflict_do_nothing(
                 index_elements=["event_id", "resource_id", "resource_role"]
             ),
-            resources,
+            _resource_rows(new),
         )
     return new
+
+
+def insert_server_events(conn: sa.Connection, events: Sequence[Record]) -> None:
+    """Store events the server just made (fresh uuid7 ids, so no duplicates to skip): the
+    cheap path for the event every state change writes in its own transaction."""
+    if events:
+        conn.execute(t.event.insert(), _event_rows(events))
+        conn.execute(t.event_resource.insert(), _resource_rows(events))
 
 
 class Subscription:
@@ -292,10 +310,10 @@ class EventStore:
             self.bus.publish(new)
 
     async def _write(self, batch: list[Record]) -> list[Record]:
-        async def job(conn: AsyncConnection) -> list[Record]:
-            new = await insert_events(conn, batch)
+        def job(conn: sa.Connection) -> list[Record]:
+            new = insert_events(conn, batch)
             if new:
-                await self._consume(conn, new)
+                self._consume(conn, new)
             return new
 
         new = await self.db.write(job)
@@ -318,21 +336,21 @@ class EventStore:
                 new += result
         return new
 
-    async def _consume(self, conn: AsyncConnection, events: list[Record]) -> None:
+    def _consume(self, conn: sa.Connection, events: list[Record]) -> None:
         # Each consumer in its own savepoint: a consumer's bug loses its own work, never
         # the events; a failing batch is retried event by event to isolate the culprit.
         for consumer in self._consumers:
             try:
-                async with conn.begin_nested():
-                    await consumer(conn, events)
+                with conn.begin_nested():
+                    consumer(conn, events)
             except Exception:
                 if len(events) == 1:
                     log.exception("event consumer %r failed on %s", consumer, events[0]["id"])
                     continue
                 for event in events:
                     try:
-                        async with conn.begin_nested():
-                            await consumer(conn, [event])
+                        with conn.begin_nested():
+                            consumer(conn, [event])
                     except Exception:
                         log.exception("event consumer %r failed on %s", consumer, event["id"])
 
