@@ -17,6 +17,7 @@ from baton.core.runs import (
     current_state_columns,
     history_state_out,
     insert_history,
+    list_runs,
     new_state_row,
     run_out,
     state_out,
@@ -126,10 +127,10 @@ async def create_flow_run(
 
 async def read_flow_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
     async with db.read() as conn:
-        run = await conn.run_sync(_read, FR.c.id == run_id)
-    if run is None:
+        found = await list_runs(conn, FR, [FR.c.id == run_id])
+    if not found:
         raise NotFound(NOT_FOUND)
-    return run
+    return found[0]
 
 
 async def update_flow_run(db: Database, run_id: uuid.UUID, body: FlowRunUpdate) -> None:
@@ -179,10 +180,7 @@ async def filter_flow_runs(db: Database, body: FlowRunFilterBody) -> list[dict[s
     limit, offset = body.page
     async with db.read() as conn:
         where = qf.flow_run_where(body, conn.dialect.name)
-        stmt = sa.select(FR).where(*where).order_by(*qf.flow_run_order(body.sort))
-        rows = (await conn.execute(stmt.limit(limit).offset(offset))).mappings().all()
-    now = utcnow()
-    return [run_out(row, now) for row in rows]
+        return await list_runs(conn, FR, where, qf.flow_run_order(body.sort), limit, offset)
 
 
 async def count_flow_runs(db: Database, query: RunQuery) -> int:

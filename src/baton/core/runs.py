@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.clock import uuid7
 from baton.orchestration.rules import ProposedState
@@ -135,3 +137,122 @@ def insert_history(
 def update_by_id(table: sa.Table) -> sa.Update:
     """UPDATE … WHERE id = :_id, its SET columns given by the execute parameters."""
     return table.update().where(table.c.id == sa.bindparam("_id"))
+
+
+# --- the fast path for listing runs -----------------------------------------------------
+#
+# Lists of runs are the heaviest answers (the client and UI ask for 200 at a time). Letting
+# SQLAlchemy turn every column into Python objects only for orjson to turn them back into
+# text costs most of the time, so lists select the raw driver values and encode them here:
+# on SQLite, ids and timestamps are reshaped as text and JSON documents are passed through
+# as orjson Fragments, never parsed. `run_out` stays the reference: a test checks both give
+# the same JSON.
+
+_UTC = dt.UTC
+
+
+def raw_columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    """The table's columns without result processing (raw driver values)."""
+    return [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in table.columns]
+
+
+def _kinds(table: sa.Table) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {"uuid": [], "time": [], "json": [], "bool": []}
+    for column in table.columns:
+        kind = type(column.type).__name__
+        if kind == "Uuid":
+            kinds["uuid"].append(column.name)
+        elif kind == "Timestamp":
+            kinds["time"].append(column.name)
+        elif kind == "JSONText":
+            kinds["json"].append(column.name)
+        elif kind == "Boolean":
+            kinds["bool"].append(column.name)
+    return kinds
+
+
+def _sqlite_time(value: str) -> str:
+    """'2026-11-27 03:32:07.364200' as the wire shows a UTC time: '2026-11-27T03:32:07.3642Z'
+    (orjson's spelling: microseconds dropped when zero)."""
+    if value.endswith(".000000"):
+        value = value[:-7]
+    return f"{value[:10]}T{value[11:]}Z"
+
+
+def _parse_sqlite_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).replace(tzinfo=_UTC)
+
+
+def encode_runs(
+    rows: Sequence[Sequence[Any]], table: sa.Table, dialect: str, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Raw rows selected with `raw_columns(table)` → runs as the wire shows them.
+
+    The estimates repeat `estimated_run_time` and `estimated_start_time_delta` inline,
+    parsing only the times they need; tests/db/test_run_encoding.py holds them equal.
+    """
+    names = [c.name for c in table.columns]
+    kinds = _kinds(table)
+    sqlite = dialect == "sqlite"
+    parse = _parse_sqlite_time if sqlite else _same
+    out = []
+    for raw in rows:
+        row = dict(zip(names, raw, strict=True))
+        kind = row["state_type"]
+        start, expected = row["start_time"], row["expected_start_time"]
+        if start is not None and expected is not None:
+            delta = max(0.0, (parse(start) - parse(expected)).total_seconds())
+        elif start is None and expected is not None and kind in _NOT_STARTED:
+            late = (now - parse(expected)).total_seconds()
+            delta = late if late > 0 else 0.0
+        else:
+            delta = 0.0
+        run_time = row["total_run_time"]
+        if kind == "RUNNING" and row["state_timestamp"] is not None:
+            run_time += max(0.0, (now - parse(row["state_timestamp"])).total_seconds())
+        no_labels = row["labels"] in (None, "null")
+        if sqlite:
+            for name in kinds["uuid"]:
+                if (v := row[name]) is not None:
+                    row[name] = f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+            for name in kinds["time"]:
+                if (v := row[name]) is not None:
+                    row[name] = _sqlite_time(v)
+            for name in kinds["json"]:
+                if (v := row[name]) is not None:
+                    row[name] = orjson.Fragment(v)
+            for name in kinds["bool"]:
+                if (v := row[name]) is not None:
+                    row[name] = bool(v)
+        row["state"] = state_out(row)
+        for name in STATE_COLUMNS[3:]:
+            del row[name]
+        row["estimated_run_time"] = run_time
+        row["estimated_start_time_delta"] = delta
+        if no_labels:
+            row["labels"] = {}
+        out.append(row)
+    return out
+
+
+_NOT_STARTED = (None, "SCHEDULED", "PENDING")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+async def list_runs(
+    conn: AsyncConnection,
+    table: sa.Table,
+    where: Sequence[sa.ColumnElement[bool]],
+    order: Sequence[sa.ColumnElement[Any]] = (),
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Runs of `table` matching `where`, encoded for the wire (the fast path)."""
+    stmt = sa.select(*raw_columns(table)).where(*where).order_by(*order)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    rows = (await conn.execute(stmt)).all()
+    return encode_runs(rows, table, conn.dialect.name, dt.datetime.now(_UTC))

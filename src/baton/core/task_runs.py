@@ -14,6 +14,7 @@ from baton.core.runs import (
     current_state_columns,
     history_state_out,
     insert_history,
+    list_runs,
     new_state_row,
     run_out,
     state_out,
@@ -104,10 +105,10 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
 
 async def read_task_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
     async with db.read() as conn:
-        run = await conn.run_sync(_read, TR.c.id == run_id)
-    if run is None:
+        found = await list_runs(conn, TR, [TR.c.id == run_id])
+    if not found:
         raise NotFound(NOT_FOUND)
-    return run
+    return found[0]
 
 
 async def delete_task_run(db: Database, run_id: uuid.UUID) -> None:
@@ -122,10 +123,7 @@ async def filter_task_runs(db: Database, body: TaskRunFilterBody) -> list[dict[s
     limit, offset = body.page
     async with db.read() as conn:
         where = qf.task_run_where(body, conn.dialect.name)
-        stmt = sa.select(TR).where(*where).order_by(*qf.task_run_order(body.sort))
-        rows = (await conn.execute(stmt.limit(limit).offset(offset))).mappings().all()
-    now = utcnow()
-    return [run_out(row, now) for row in rows]
+        return await list_runs(conn, TR, where, qf.task_run_order(body.sort), limit, offset)
 
 
 async def count_task_runs(db: Database, query: RunQuery) -> int:
