@@ -65,3 +65,11 @@ async def test_migrations_build_exactly_the_declared_schema(engine: AsyncEngine)
     async with engine.connect() as conn:
         diff = await conn.run_sync(_diff)
     assert diff == []
+
+
+def test_the_cheap_revision_reading_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(migrate.MIGRATIONS_DIR))
+    assert migrate.head_revision() == script.get_current_head()
+    assert migrate.revisions() == [r.revision for r in reversed(list(script.walk_revisions()))]

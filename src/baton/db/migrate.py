@@ -1,21 +1,29 @@
-"""Schema migrations: one Alembic history for both dialects, run on an open connection."""
+"""Schema migrations: one Alembic history for both dialects, run on an open connection.
+
+Alembic is imported only when a migration has to run: a server starting on a current
+schema checks the revision with one SELECT and never loads it (less memory, faster start).
+"""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r'^(down_revision|revision) = (None|"([^"]+)")$', re.MULTILINE)
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -24,32 +32,48 @@ def _config(connection: sa.Connection | None = None) -> Config:
 
 
 @cache
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None, "the migration history has no head"
-    return head
-
-
 def revisions() -> list[str]:
-    """Every revision, oldest first."""
-    script = ScriptDirectory.from_config(_config())
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    """Every revision, oldest first, read from the migration files (the history is linear)."""
+    parent: dict[str | None, str] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {m.group(1): m.group(3) for m in _REVISION.finditer(path.read_text())}
+        if found.get("revision"):
+            parent[found.get("down_revision")] = found["revision"]
+    chain: list[str] = []
+    current = parent.get(None)
+    while current is not None:
+        chain.append(current)
+        current = parent.get(current)
+    return chain
+
+
+def head_revision() -> str:
+    return revisions()[-1]
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-        )
+        return await conn.run_sync(_current)
+
+
+def _current(conn: sa.Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if version is None else str(version)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    from alembic import command
+
     async with engine.connect() as conn:
         await conn.run_sync(lambda c: command.upgrade(_config(c), revision))
         await conn.commit()
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    from alembic import command
+
     async with engine.connect() as conn:
         await conn.run_sync(lambda c: command.downgrade(_config(c), revision))
         await conn.commit()
