@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow, uuid7
+from baton.core.clock import utcnow, uuid7s
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import InvalidInput
@@ -34,7 +34,7 @@ async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
     now = utcnow()
     rows = [
         {
-            "id": uuid7(),
+            "id": log_id,
             "created": now,
             "updated": now,
             "name": log.name,
@@ -44,7 +44,7 @@ async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
             "flow_run_id": log.flow_run_id,
             "task_run_id": log.task_run_id,
         }
-        for log in logs
+        for log, log_id in zip(logs, uuid7s(len(logs)), strict=True)
     ]
 
     def job(conn: sa.Connection) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from baton import __version__
 from baton.api import api_router
@@ -49,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
+    # Lists of runs and logs are large and compress ~10x; level 1 costs little CPU.
+    app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=1)
     app.include_router(api_router())
     app.include_router(ui_router)
     return app
