@@ -19,6 +19,8 @@ from baton.core.runs import (
     insert_history,
     list_runs,
     new_state_row,
+    read_history,
+    read_history_state,
     run_out,
     state_out,
     state_type_of,
@@ -190,21 +192,16 @@ async def count_flow_runs(db: Database, query: RunQuery) -> int:
 
 
 async def read_flow_run_states(db: Database, run_id: uuid.UUID) -> list[dict[str, Any]]:
-    s = t.flow_run_state
     async with db.read() as conn:
-        rows = await conn.execute(
-            sa.select(s).where(s.c.flow_run_id == run_id).order_by(s.c.timestamp, s.c.id)
-        )
-        return [history_state_out(row) for row in rows.mappings()]
+        return await read_history(conn, t.flow_run_state, "flow_run_id", run_id)
 
 
 async def read_flow_run_state(db: Database, state_id: uuid.UUID) -> dict[str, Any]:
-    s = t.flow_run_state
     async with db.read() as conn:
-        row = (await conn.execute(sa.select(s).where(s.c.id == state_id))).mappings().first()
-    if row is None:
+        state = await read_history_state(conn, t.flow_run_state, state_id)
+    if state is None:
         raise NotFound("Flow run state not found")
-    return history_state_out(row)
+    return state
 
 
 @dataclass(frozen=True)

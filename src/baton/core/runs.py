@@ -256,3 +256,22 @@ async def list_runs(
         stmt = stmt.limit(limit).offset(offset)
     rows = (await conn.execute(stmt)).all()
     return encode_runs(rows, table, conn.dialect.name, dt.datetime.now(_UTC))
+
+
+async def read_history(
+    conn: AsyncConnection, table: sa.Table, run_column: str, run_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """A run's states, oldest first."""
+    query = (
+        sa.select(table)
+        .where(table.c[run_column] == run_id)
+        .order_by(table.c.timestamp, table.c.id)
+    )
+    return [history_state_out(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def read_history_state(
+    conn: AsyncConnection, table: sa.Table, state_id: uuid.UUID
+) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(table).where(table.c.id == state_id))).mappings().first()
+    return None if row is None else history_state_out(row)

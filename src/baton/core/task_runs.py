@@ -16,6 +16,8 @@ from baton.core.runs import (
     insert_history,
     list_runs,
     new_state_row,
+    read_history,
+    read_history_state,
     run_out,
     state_out,
     state_type_of,
@@ -133,21 +135,16 @@ async def count_task_runs(db: Database, query: RunQuery) -> int:
 
 
 async def read_task_run_states(db: Database, run_id: uuid.UUID) -> list[dict[str, Any]]:
-    s = t.task_run_state
     async with db.read() as conn:
-        rows = await conn.execute(
-            sa.select(s).where(s.c.task_run_id == run_id).order_by(s.c.timestamp, s.c.id)
-        )
-        return [history_state_out(row) for row in rows.mappings()]
+        return await read_history(conn, t.task_run_state, "task_run_id", run_id)
 
 
 async def read_task_run_state(db: Database, state_id: uuid.UUID) -> dict[str, Any]:
-    s = t.task_run_state
     async with db.read() as conn:
-        row = (await conn.execute(sa.select(s).where(s.c.id == state_id))).mappings().first()
-    if row is None:
+        state = await read_history_state(conn, t.task_run_state, state_id)
+    if state is None:
         raise NotFound("Task run state not found")
-    return history_state_out(row)
+    return state
 
 
 async def set_task_run_state(
