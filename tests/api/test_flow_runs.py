@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from baton.db import tables as t
+from baton.schemas.filters import FlowRunSort, TaskRunSort
 from tests.api.test_error_shape import assert_error
 
 FLOW_RUN_KEYS = {
@@ -461,3 +462,23 @@ async def test_every_state_change_emits_an_event(client: httpx.AsyncClient, app:
     }
     assert cancelling["payload"]["intended"] == {"from": "RUNNING", "to": "CANCELLING"}
     assert cancelling["payload"]["validated_state"]["name"] == "Cancelling"
+
+
+async def test_every_sort_is_accepted(client: httpx.AsyncClient) -> None:
+    flow_id = await make_flow(client)
+    first, second = (
+        await make_run(client, flow_id, name="b"),
+        await make_run(client, flow_id, name="a"),
+    )
+    await set_state(client, first["id"], "RUNNING")
+    for path, sorts in (
+        ("/api/flow_runs/filter", FlowRunSort),
+        ("/api/task_runs/filter", TaskRunSort),
+    ):
+        for sort in sorts:
+            response = await client.post(path, json={"sort": sort.value})
+            assert response.status_code == 200, (sort, response.text)
+    by_name = await client.post("/api/flow_runs/filter", json={"sort": "NAME_ASC"})
+    assert [r["id"] for r in by_name.json()] == [second["id"], first["id"]]
+    started = await client.post("/api/flow_runs/filter", json={"sort": "START_TIME_DESC"})
+    assert started.json()[0]["id"] == first["id"]  # never-started runs go last

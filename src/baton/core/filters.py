@@ -241,47 +241,18 @@ def flow_where(query: f.RunQuery, flows: f.FlowFilter | None, dialect: str) -> l
     return out
 
 
-_FLOW_RUN_SORTS: dict[f.FlowRunSort, tuple[sa.ColumnElement[object], ...]] = {
-    f.FlowRunSort.ID_DESC: (t.flow_run.c.id.desc(),),
-    f.FlowRunSort.START_TIME_ASC: (t.flow_run.c.start_time.asc().nulls_last(), t.flow_run.c.id),
-    f.FlowRunSort.START_TIME_DESC: (t.flow_run.c.start_time.desc().nulls_last(), t.flow_run.c.id),
-    f.FlowRunSort.EXPECTED_START_TIME_ASC: (
-        t.flow_run.c.expected_start_time.asc(),
-        t.flow_run.c.id,
-    ),
-    f.FlowRunSort.EXPECTED_START_TIME_DESC: (
-        t.flow_run.c.expected_start_time.desc(),
-        t.flow_run.c.id,
-    ),
-    f.FlowRunSort.NAME_ASC: (t.flow_run.c.name.asc(), t.flow_run.c.id),
-    f.FlowRunSort.NAME_DESC: (t.flow_run.c.name.desc(), t.flow_run.c.id),
-    f.FlowRunSort.NEXT_SCHEDULED_START_TIME_ASC: (
-        t.flow_run.c.next_scheduled_start_time.asc(),
-        t.flow_run.c.id,
-    ),
-    f.FlowRunSort.END_TIME_DESC: (t.flow_run.c.end_time.desc().nulls_last(), t.flow_run.c.id),
-}
+def _run_order(table: sa.Table, sort: str) -> tuple[sa.ColumnElement[object], ...]:
+    """ORDER BY for a run sort named FIELD_ASC or FIELD_DESC, ties broken by id."""
+    c = table.c
+    field, direction = sort.rsplit("_", 1)
+    if field == "ID":
+        return (c.id.desc(),)
+    column = c.total_run_time if field == "DURATION" else c[field.lower()]
+    ordered = column.asc() if direction == "ASC" else column.desc()
+    if field in ("START_TIME", "END_TIME"):  # runs that have not started or ended go last
+        ordered = ordered.nulls_last()
+    return (ordered, c.id)
 
-_TASK_RUN_SORTS: dict[f.TaskRunSort, tuple[sa.ColumnElement[object], ...]] = {
-    f.TaskRunSort.ID_DESC: (t.task_run.c.id.desc(),),
-    f.TaskRunSort.EXPECTED_START_TIME_ASC: (
-        t.task_run.c.expected_start_time.asc(),
-        t.task_run.c.id,
-    ),
-    f.TaskRunSort.EXPECTED_START_TIME_DESC: (
-        t.task_run.c.expected_start_time.desc(),
-        t.task_run.c.id,
-    ),
-    f.TaskRunSort.NAME_ASC: (t.task_run.c.name.asc(), t.task_run.c.id),
-    f.TaskRunSort.NAME_DESC: (t.task_run.c.name.desc(), t.task_run.c.id),
-    f.TaskRunSort.NEXT_SCHEDULED_START_TIME_ASC: (
-        t.task_run.c.next_scheduled_start_time.asc(),
-        t.task_run.c.id,
-    ),
-    f.TaskRunSort.END_TIME_DESC: (t.task_run.c.end_time.desc().nulls_last(), t.task_run.c.id),
-    f.TaskRunSort.DURATION_DESC: (t.task_run.c.total_run_time.desc(), t.task_run.c.id),
-    f.TaskRunSort.DURATION_ASC: (t.task_run.c.total_run_time.asc(), t.task_run.c.id),
-}
 
 _FLOW_SORTS: dict[f.FlowSort, tuple[sa.ColumnElement[object], ...]] = {
     f.FlowSort.CREATED_DESC: (t.flow.c.created.desc(), t.flow.c.id),
@@ -292,11 +263,11 @@ _FLOW_SORTS: dict[f.FlowSort, tuple[sa.ColumnElement[object], ...]] = {
 
 
 def flow_run_order(sort: f.FlowRunSort | None) -> tuple[sa.ColumnElement[object], ...]:
-    return _FLOW_RUN_SORTS[sort or f.FlowRunSort.ID_DESC]
+    return _run_order(t.flow_run, sort or f.FlowRunSort.ID_DESC)
 
 
 def task_run_order(sort: f.TaskRunSort | None) -> tuple[sa.ColumnElement[object], ...]:
-    return _TASK_RUN_SORTS[sort or f.TaskRunSort.ID_DESC]
+    return _run_order(t.task_run, sort or f.TaskRunSort.ID_DESC)
 
 
 def flow_order(sort: f.FlowSort | None) -> tuple[sa.ColumnElement[object], ...]:
