@@ -42,7 +42,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings.from_env({"BATON_HOME": str(tmp_path / "home"), DATABASE_URL_VAR: database_url})
+    # Services off: API tests drive time-dependent work (scheduling, late runs) explicitly.
+    env = {"BATON_HOME": str(tmp_path / "home"), DATABASE_URL_VAR: database_url}
+    return Settings.from_env(env).with_overrides(services=False)
 
 
 @pytest.fixture

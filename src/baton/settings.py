@@ -42,6 +42,17 @@ class Settings:
     # PostgreSQL connection pool.
     pg_pool_size: int = 10
     pg_max_overflow: int = 10
+    # Scheduler: a pass every `scheduler_interval` seconds (and whenever a deployment
+    # changes); each schedule gets at least `scheduler_min_runs` runs or
+    # `scheduler_min_time` seconds ahead, at most `scheduler_max_runs` or `_max_time`.
+    scheduler_interval: float = 10.0
+    scheduler_min_runs: int = 3
+    scheduler_max_runs: int = 100
+    scheduler_min_time: float = 3600.0
+    scheduler_max_time: float = 100 * 86400.0
+    # Late runs: Scheduled runs this many seconds past their start are marked Late.
+    late_runs_interval: float = 5.0
+    late_runs_after: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,6 +66,13 @@ class Settings:
             port=_int(env, "PREFECT_SERVER_API_PORT", 4200),
             log_level=(env.get("BATON_LOG_LEVEL") or "info").lower(),
             database_connect_timeout=_float(env, "BATON_DATABASE_CONNECT_TIMEOUT", 30.0),
+            scheduler_interval=_float(env, "BATON_SCHEDULER_INTERVAL", 10.0),
+            scheduler_min_runs=_int(env, "BATON_SCHEDULER_MIN_RUNS", 3),
+            scheduler_max_runs=_int(env, "BATON_SCHEDULER_MAX_RUNS", 100),
+            scheduler_min_time=_float(env, "BATON_SCHEDULER_MIN_TIME", 3600.0),
+            scheduler_max_time=_float(env, "BATON_SCHEDULER_MAX_TIME", 100 * 86400.0),
+            late_runs_interval=_float(env, "BATON_LATE_RUNS_INTERVAL", 5.0),
+            late_runs_after=_float(env, "BATON_LATE_RUNS_AFTER", 15.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

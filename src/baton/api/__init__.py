@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from baton.api import (
     admin,
     artifacts,
+    automations,
+    deployments,
     events,
     flow_runs,
     flows,
@@ -19,7 +21,19 @@ from baton.api import (
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
-    for module in (health, admin, flows, flow_runs, task_runs, variables, artifacts, logs, events):
+    for module in (
+        health,
+        admin,
+        flows,
+        flow_runs,
+        task_runs,
+        deployments,
+        automations,
+        variables,
+        artifacts,
+        logs,
+        events,
+    ):
         router.include_router(module.router)
     router.include_router(flow_runs.states)
     router.include_router(task_runs.states)

@@ -18,7 +18,8 @@ def uuid7() -> uuid.UUID:
 
 
 def uuid7s(count: int) -> list[uuid.UUID]:
-    """`count` time-ordered UUIDs, with one call for their randomness (log batches)."""
+    """`count` time-ordered UUIDs, with one call for their randomness (log batches); sorted,
+    so a batch keeps the order it was asked for even within one millisecond."""
     ms = time.time_ns() // 1_000_000
     head = ((ms & 0xFFFF_FFFF_FFFF) << 80) | (0x7 << 76) | (0b10 << 62)
     noise = os.urandom(10 * count)
@@ -27,4 +28,5 @@ def uuid7s(count: int) -> list[uuid.UUID]:
         # 80 random bits: 12 for rand_a, 62 for rand_b.
         rand = int.from_bytes(noise[10 * i : 10 * i + 10], "big")
         ids.append(uuid.UUID(int=head | ((rand >> 68) << 64) | (rand & ((1 << 62) - 1))))
+    ids.sort()
     return ids

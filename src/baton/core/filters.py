@@ -169,12 +169,50 @@ def task_run_clause(flt: f.TaskRunFilter, dialect: str) -> Clause:
     return combine(flt.operator, clauses)
 
 
+def deployment_clause(flt: f.DeploymentFilter, dialect: str) -> Clause:
+    c = t.deployment.c
+    clauses = [
+        *ids(c.id, flt.id),
+        *text(c.name, flt.name),
+        *tags(c.tags, flt.tags, dialect),
+        *text(c.work_queue_name, flt.work_queue_name),
+        *ids(c.work_queue_id, flt.work_queue_id),
+    ]
+    if flt.paused is not None and flt.paused.eq_ is not None:
+        clauses.append(c.paused.is_(flt.paused.eq_))
+    if flt.flow_or_deployment_name is not None and flt.flow_or_deployment_name.like_:
+        like = flt.flow_or_deployment_name.like_
+        flows = sa.select(t.flow.c.id).where(t.flow.c.name.icontains(like, autoescape=True))
+        clauses.append(sa.or_(c.name.icontains(like, autoescape=True), c.flow_id.in_(flows)))
+    return combine(flt.operator, clauses)
+
+
+def work_pool_clause(flt: f.WorkPoolFilter) -> Clause:
+    c = t.work_pool.c
+    return combine(flt.operator, [*ids(c.id, flt.id), *text(c.name, flt.name)])
+
+
+def work_queue_clause(flt: f.WorkQueueFilter) -> Clause:
+    c = t.work_queue.c
+    return combine(flt.operator, [*ids(c.id, flt.id), *text(c.name, flt.name)])
+
+
+def _only_ids(flt: f.DeploymentFilter) -> bool:
+    return flt.model_fields_set <= {"id", "operator"}
+
+
 def _run_context(query: f.RunQuery, dialect: str) -> list[Clause]:
     """Clauses on flow_run for the deployment, pool and queue filters of a query."""
     c = t.flow_run.c
     out: list[Clause] = []
     if query.deployments is not None:
-        out += ids(c.deployment_id, query.deployments.id)
+        if _only_ids(query.deployments):
+            out += ids(c.deployment_id, query.deployments.id)
+        else:
+            matching = sa.select(t.deployment.c.id).where(
+                deployment_clause(query.deployments, dialect)
+            )
+            out.append(c.deployment_id.in_(matching))
     if query.work_pools is not None:
         out += [
             *ids(c.work_pool_id, query.work_pools.id),
@@ -228,10 +266,14 @@ def flow_where(query: f.RunQuery, flows: f.FlowFilter | None, dialect: str) -> l
     out: list[Clause] = []
     if flows is not None:
         out.append(flow_clause(flows, dialect))
+    if query.deployments is not None:  # flows that have a matching deployment
+        matching = sa.select(t.deployment.c.flow_id).where(
+            deployment_clause(query.deployments, dialect)
+        )
+        out.append(t.flow.c.id.in_(matching))
     runs = f.RunQuery(
         flow_runs=query.flow_runs,
         task_runs=query.task_runs,
-        deployments=query.deployments,
         work_pools=query.work_pools,
         work_pool_queues=query.work_pool_queues,
     )
@@ -239,6 +281,40 @@ def flow_where(query: f.RunQuery, flows: f.FlowFilter | None, dialect: str) -> l
     if run_clauses:
         out.append(t.flow.c.id.in_(sa.select(t.flow_run.c.flow_id).where(*run_clauses)))
     return out
+
+
+def deployment_where(query: f.RunQuery, dialect: str) -> list[Clause]:
+    """WHERE clauses for a query over deployment."""
+    c = t.deployment.c
+    out: list[Clause] = []
+    if query.deployments is not None:
+        out.append(deployment_clause(query.deployments, dialect))
+    if query.flows is not None:
+        out.append(c.flow_id.in_(sa.select(t.flow.c.id).where(flow_clause(query.flows, dialect))))
+    if query.flow_runs is not None or query.task_runs is not None:
+        runs = f.RunQuery(flow_runs=query.flow_runs, task_runs=query.task_runs)
+        matching = sa.select(t.flow_run.c.deployment_id).where(*flow_run_where(runs, dialect))
+        out.append(c.id.in_(matching))
+    if query.work_pools is not None:
+        pools = sa.select(t.work_pool.c.id).where(work_pool_clause(query.work_pools))
+        queues = sa.select(t.work_queue.c.id).where(t.work_queue.c.work_pool_id.in_(pools))
+        out.append(c.work_queue_id.in_(queues))
+    if query.work_pool_queues is not None:
+        queues = sa.select(t.work_queue.c.id).where(work_queue_clause(query.work_pool_queues))
+        out.append(c.work_queue_id.in_(queues))
+    return out
+
+
+_DEPLOYMENT_SORTS = {
+    "CREATED_DESC": (t.deployment.c.created.desc(), t.deployment.c.id),
+    "UPDATED_DESC": (t.deployment.c.updated.desc(), t.deployment.c.id),
+    "NAME_ASC": (t.deployment.c.name.asc(), t.deployment.c.id),
+    "NAME_DESC": (t.deployment.c.name.desc(), t.deployment.c.id),
+}
+
+
+def deployment_order(sort: str | None) -> tuple[sa.ColumnElement[object], ...]:
+    return _DEPLOYMENT_SORTS[sort or "NAME_ASC"]
 
 
 def _run_order(table: sa.Table, sort: str) -> tuple[sa.ColumnElement[object], ...]:

@@ -32,13 +32,13 @@ from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import InvalidInput, NotFound
 from baton.events.store import EventBus, insert_server_events
-from baton.orchestration.rules import Decision, ProposedState, Run, decide_flow_run
+from baton.orchestration.rules import Decision, ProposedState, Run, Status, decide_flow_run
 from baton.orchestration.states import DEFAULT_NAMES, StateType
 from baton.orchestration.timing import advance, initial_timing
 from baton.schemas.events import Record
 from baton.schemas.filters import FlowRunFilterBody, RunQuery
 from baton.schemas.flow_runs import FlowRunCreate, FlowRunUpdate
-from baton.schemas.states import StateCreate
+from baton.schemas.states import StateCreate, StateDetails
 
 FR = t.flow_run
 NOT_FOUND = "Flow run not found"
@@ -68,58 +68,77 @@ def proposed_from(state: StateCreate) -> ProposedState:
     )
 
 
+def new_run_row(
+    fields: dict[str, Any], proposed: ProposedState, now: dt.datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new flow-run row (every column) and its first state row, from the given columns:
+    the id, name, policy and labels get their defaults, the state its derived timing."""
+    run_id = fields.get("id") or uuid7()
+    state = new_state_row(proposed, now, flow_run_id=str(run_id))
+    timing = initial_timing(proposed.type, state["state_details"], now)
+    row = {
+        **_NEW_RUN_DEFAULTS,
+        "parameters": {},
+        "context": {},
+        "tags": [],
+        "auto_scheduled": False,
+        **fields,
+        "id": run_id,
+        "created": now,
+        "updated": now,
+        "name": fields.get("name") or generate_name(),
+        "empirical_policy": {**_POLICY_DEFAULTS, **(fields.get("empirical_policy") or {})},
+        "labels": {**(fields.get("labels") or {}), "prefect.flow.id": str(fields["flow_id"])},
+        **current_state_columns(state),
+        **timing_columns(timing),
+    }
+    return row, state
+
+
+def insert_run(
+    conn: sa.Connection,
+    row: dict[str, Any],
+    state: dict[str, Any],
+    flow_name: str | None,
+    now: dt.datetime,
+) -> Record:
+    """Write a run built by `new_run_row` with its first state; returns its state event,
+    for the caller to store and publish."""
+    conn.execute(FR.insert().values(**row))
+    insert_history(conn, t.flow_run_state, "flow_run_id", row["id"], state, now)
+    if row["parent_task_run_id"] is not None:
+        mirror_onto_parent_task(conn, row["parent_task_run_id"], row["id"], state, now)
+    return state_change_event(row, flow_name, None, state)
+
+
+def read_by_idempotency_key(
+    conn: sa.Connection, flow_id: uuid.UUID, key: str | None
+) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    return _read(conn, FR.c.flow_id == flow_id, FR.c.idempotency_key == key)
+
+
 async def create_flow_run(
     db: Database, bus: EventBus, body: FlowRunCreate
 ) -> tuple[dict[str, Any], bool]:
     """Create a run of `body.flow_id`; with an idempotency key already used for that flow,
     return the existing run instead. Returns (run, created)."""
     proposed = proposed_from(body.state or StateCreate(type=StateType.PENDING))
+    fields = body.model_dump(exclude={"state"})
 
     def job(conn: sa.Connection) -> tuple[dict[str, Any], bool]:
-        if body.idempotency_key is not None:
-            existing = _read(
-                conn, FR.c.flow_id == body.flow_id, FR.c.idempotency_key == body.idempotency_key
-            )
-            if existing is not None:
-                return existing, False
+        existing = read_by_idempotency_key(conn, body.flow_id, body.idempotency_key)
+        if existing is not None:
+            return existing, False
         flow_name = conn.scalar(sa.select(t.flow.c.name).where(t.flow.c.id == body.flow_id))
         if flow_name is None:
             raise InvalidInput("There is no flow with this id.", loc="body.flow_id")
         now = utcnow()
-        run_id = uuid7()
-        state = new_state_row(proposed, now, flow_run_id=str(run_id))
-        timing = initial_timing(proposed.type, state["state_details"], now)
-        labels = {**body.labels, "prefect.flow.id": str(body.flow_id)}
-        row = {
-            "id": run_id,
-            "created": now,
-            "updated": now,
-            "name": body.name or generate_name(),
-            "flow_id": body.flow_id,
-            "deployment_id": body.deployment_id,
-            "flow_version": body.flow_version,
-            "parameters": body.parameters,
-            "idempotency_key": body.idempotency_key,
-            "context": body.context,
-            "empirical_policy": {**_POLICY_DEFAULTS, **body.empirical_policy},
-            "tags": body.tags,
-            "labels": labels,
-            "parent_task_run_id": body.parent_task_run_id,
-            "infrastructure_document_id": body.infrastructure_document_id,
-            "work_queue_name": body.work_queue_name,
-            "work_pool_name": body.work_pool_name,
-            "job_variables": body.job_variables,
-            "auto_scheduled": False,
-            **current_state_columns(state),
-            **timing_columns(timing),
-        }
-        conn.execute(FR.insert().values(**row))
-        insert_history(conn, t.flow_run_state, "flow_run_id", run_id, state, now)
-        if body.parent_task_run_id is not None:
-            mirror_onto_parent_task(conn, body.parent_task_run_id, run_id, state, now)
-        emitted.append(state_change_event(row, flow_name, None, state))
+        row, state = new_run_row(fields, proposed, now)
+        emitted[:] = [insert_run(conn, row, state, flow_name, now)]
         insert_server_events(conn, emitted)
-        return run_out({**_NEW_RUN_DEFAULTS, **row}, now), True
+        return run_out(row, now), True
 
     emitted: list[Record] = []
     result = await db.write(job)
@@ -211,11 +230,18 @@ class StateResult:
 
 
 async def set_flow_run_state(
-    db: Database, bus: EventBus, run_id: uuid.UUID, proposal: StateCreate, *, force: bool = False
+    db: Database,
+    bus: EventBus,
+    run_id: uuid.UUID,
+    proposal: StateCreate,
+    *,
+    force: bool = False,
+    only_from: tuple[str, str] | None = None,
 ) -> StateResult:
     """Propose a state; the rules decide; an accepted (or substituted) state is written with
     the run's derived fields and its `prefect.flow-run.<Name>` event in one transaction; the
-    event is published once that commits."""
+    event is published once that commits. Services pass `only_from` (type, name): the
+    proposal is dropped (ABORT) if the run has moved on from that state meanwhile."""
     proposed = proposed_from(proposal)
 
     def job(conn: sa.Connection) -> StateResult:
@@ -229,6 +255,9 @@ async def set_flow_run_state(
         row = (conn.execute(query)).mappings().first()
         if row is None:
             raise NotFound(NOT_FOUND)
+        if only_from is not None and (row["state_type"], row["state_name"]) != only_from:
+            moved = Decision(Status.ABORT, None, "The run has left the expected state.")
+            return StateResult(moved, state_out(row))
         now = utcnow()
         policy = row["empirical_policy"] or {}
         run = Run(
@@ -309,3 +338,38 @@ def mirror_onto_parent_task(
 def _read(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:
     row = conn.execute(sa.select(FR).where(*where)).mappings().first()
     return None if row is None else run_out(row, utcnow())
+
+
+async def mark_late_runs(
+    db: Database, bus: EventBus, late_after: dt.timedelta, limit: int = 100
+) -> int:
+    """Scheduled runs past their start by more than `late_after` become Scheduled/"Late"
+    (their scheduled time kept); returns how many."""
+    cutoff = utcnow() - late_after
+    async with db.read() as conn:
+        due = (
+            await conn.execute(
+                sa.select(FR.c.id, FR.c.state_details)
+                .where(
+                    FR.c.state_type == StateType.SCHEDULED.value,
+                    FR.c.state_name == "Scheduled",
+                    FR.c.next_scheduled_start_time <= cutoff,
+                )
+                .order_by(FR.c.next_scheduled_start_time)
+                .limit(limit)
+            )
+        ).all()
+    marked = 0
+    for run_id, details in due:
+        late = StateCreate(
+            type=StateType.SCHEDULED,
+            name="Late",
+            state_details=StateDetails.model_validate(
+                {"scheduled_time": (details or {}).get("scheduled_time")}
+            ),
+        )
+        result = await set_flow_run_state(
+            db, bus, run_id, late, only_from=(StateType.SCHEDULED.value, "Scheduled")
+        )
+        marked += result.decision.written
+    return marked

@@ -247,3 +247,115 @@ artifact_collection = sa.Table(
     sa.Column("key", sa.String(255), nullable=False, unique=True),
     sa.Column("latest_id", sa.Uuid(), nullable=False),
 )
+
+# --- deployments, schedules, work pools, queues and workers (migration 0003) -------------
+
+work_pool = sa.Table(
+    "work_pool",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text()),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("base_job_template", JSON, nullable=False),
+    sa.Column("is_paused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("concurrency_limit", sa.Integer()),
+    # No foreign key: the pool and its default queue reference each other.
+    sa.Column("default_queue_id", sa.Uuid()),
+    sa.Column("storage_configuration", JSON),
+)
+
+work_queue = sa.Table(
+    "work_queue",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column(
+        "work_pool_id",
+        sa.Uuid(),
+        sa.ForeignKey("work_pool.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text()),
+    sa.Column("is_paused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("concurrency_limit", sa.Integer()),
+    sa.Column("priority", sa.Integer(), nullable=False),
+    sa.Column("last_polled", Timestamp()),
+    sa.Column("filter", JSON),
+    sa.UniqueConstraint("work_pool_id", "name"),
+    sa.Index(None, "work_pool_id", "priority"),
+)
+
+worker = sa.Table(
+    "worker",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column(
+        "work_pool_id",
+        sa.Uuid(),
+        sa.ForeignKey("work_pool.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("last_heartbeat_time", Timestamp(), nullable=False),
+    sa.Column("heartbeat_interval_seconds", sa.Integer()),
+    sa.UniqueConstraint("work_pool_id", "name"),
+    sa.Index(None, "work_pool_id", "last_heartbeat_time"),
+)
+
+deployment = sa.Table(
+    "deployment",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("flow_id", sa.Uuid(), sa.ForeignKey("flow.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.String(255)),
+    sa.Column("version_info", JSON),
+    sa.Column("description", sa.Text()),
+    sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("tags", JSON, nullable=False),
+    sa.Column("labels", JSON),
+    sa.Column("parameters", JSON, nullable=False),
+    sa.Column("parameter_openapi_schema", JSON),
+    sa.Column("enforce_parameter_schema", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("job_variables", JSON, nullable=False),
+    sa.Column("pull_steps", JSON),
+    sa.Column("path", sa.Text()),
+    sa.Column("entrypoint", sa.Text()),
+    sa.Column("storage_document_id", sa.Uuid()),
+    sa.Column("infrastructure_document_id", sa.Uuid()),
+    sa.Column("work_queue_name", sa.String(255)),
+    sa.Column("work_queue_id", sa.Uuid(), sa.ForeignKey("work_queue.id", ondelete="SET NULL")),
+    sa.Column("concurrency_limit", sa.Integer()),
+    sa.Column("concurrency_options", JSON),
+    # When a runner or worker last asked for this deployment's runs: READY while recent.
+    sa.Column("last_polled", Timestamp()),
+    sa.Column("created_by", JSON),
+    sa.Column("updated_by", JSON),
+    sa.UniqueConstraint("flow_id", "name"),
+    sa.Index(None, "work_queue_id"),
+    sa.Index(None, "updated"),
+)
+
+deployment_schedule = sa.Table(
+    "deployment_schedule",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column(
+        "deployment_id",
+        sa.Uuid(),
+        sa.ForeignKey("deployment.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("schedule", JSON, nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("max_scheduled_runs", sa.Integer()),
+    sa.Column("parameters", JSON, nullable=False),
+    sa.Column("slug", sa.String(255)),
+    sa.UniqueConstraint("deployment_id", "slug"),
+)

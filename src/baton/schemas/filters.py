@@ -110,9 +110,20 @@ class TaskRunFilter(Request):
     flow_run_id: NullableIdFilter | None = None
 
 
+class BoolFilter(Request):
+    eq_: bool | None = None
+
+
 class DeploymentFilter(Request):
     operator: Operator = "and_"
     id: IdFilter | None = None
+    name: TextFilter | None = None
+    # like_ matches either the flow's name or the deployment's.
+    flow_or_deployment_name: TextFilter | None = None
+    paused: BoolFilter | None = None
+    tags: TagsFilter | None = None
+    work_queue_name: TextFilter | None = None
+    work_queue_id: IdFilter | None = None
 
 
 class WorkPoolFilter(Request):

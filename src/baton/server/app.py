@@ -17,6 +17,7 @@ from baton.db.database import Database
 from baton.db.migrate import ensure_schema
 from baton.events.recorder import record_task_runs
 from baton.events.store import EventStore
+from baton.services import Services
 from baton.settings import Settings
 from baton.ui.routes import router as ui_router
 
@@ -32,9 +33,15 @@ def create_app(settings: Settings) -> FastAPI:
         events = EventStore(db, consumers=[record_task_runs])
         await events.start()
         app.state.events = events
+        services = Services(settings, db, events.bus) if settings.services else None
+        app.state.services = services
+        if services is not None:
+            services.start()
         try:
             yield
         finally:
+            if services is not None:
+                await services.stop()
             await events.close()  # writes what is still buffered, while the database is open
             await db.close()
 

@@ -1,0 +1,65 @@
+"""The shape every background service shares: a loop that runs a pass every `interval`
+seconds (sooner when nudged), logs and survives a failed pass, and stops with the app.
+
+Services are safe to run on several replicas at once: what they write is idempotent or
+guarded by a row lock. On PostgreSQL a pass first takes a transaction-level advisory lock
+named after its service (`singleton`) so replicas do not duplicate the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+
+import sqlalchemy as sa
+
+log = logging.getLogger("baton.services")
+
+
+def singleton(conn: sa.Connection, name: str) -> bool:
+    """Inside a write job: True if this replica may do `name`'s work in this transaction
+    (always on SQLite, which has one server)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(f"baton.{name}".encode())
+    return bool(conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(key))))
+
+
+class Service:
+    def __init__(self, name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+        self.name = name
+        self.interval = interval
+        self._step = step
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.passes = 0  # completed passes, for tests and metrics
+        self.failures = 0
+
+    def nudge(self) -> None:
+        """Run the next pass now rather than at the end of the interval."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"baton-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._step()
+                self.passes += 1
+            except Exception:  # a pass that fails is retried at the next interval
+                self.failures += 1
+                log.exception("%s: pass failed", self.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)

@@ -1,0 +1,103 @@
+"""Deployments through the real client: `flow.serve` with a schedule, and the `prefect
+deployment` CLI (surface S3, S5, §7.3)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from typing import Any
+
+from tests.compat.conftest import FLOWS, PREFECT_BIN, Prefect
+
+
+def _runs(prefect: Prefect, deployment_id: str) -> list[dict[str, Any]]:
+    body = {"deployments": {"id": {"any_": [deployment_id]}}, "sort": "EXPECTED_START_TIME_ASC"}
+    runs: list[dict[str, Any]] = prefect.post("/flow_runs/filter", body)
+    return runs
+
+
+def test_serve_runs_scheduled_runs_and_pauses_on_exit(prefect: Prefect) -> None:
+    env = prefect.env()
+    env["PREFECT_RUNNER_POLL_FREQUENCY"] = "1"
+    served = subprocess.Popen(
+        [str(PREFECT_BIN / "python"), str(FLOWS / "served.py"), "3"],
+        env=env,
+        cwd=prefect.home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deployment = prefect.eventually(
+            lambda: _get_or_none(prefect, "/deployments/name/served-flow/served-dep"), 60
+        )
+        assert deployment, "flow.serve never created its deployment"
+        assert deployment["schedules"][0]["schedule"]["interval"] == 3.0
+        assert deployment["parameters"] == {"n": 5}
+
+        # The scheduler fills the horizon (100 runs of a 3 s interval) within seconds.
+        filled = prefect.eventually(lambda: len(_runs(prefect, deployment["id"])) >= 100, 15)
+        assert filled, "the scheduler did not create the runs"
+
+        def completed() -> list[dict[str, Any]]:
+            return [r for r in _runs(prefect, deployment["id"]) if r["state_type"] == "COMPLETED"]
+
+        assert prefect.eventually(lambda: len(completed()) >= 2, 60), "no scheduled run ran"
+        done = completed()
+        run = done[0]
+        assert run["parameters"] == {"n": 5}
+        assert run["auto_scheduled"] is True
+        assert "auto-scheduled" in run["tags"] and "cap" in run["tags"]
+        assert prefect.get(f"/deployments/{deployment['id']}")["status"] == "READY"
+        logs = prefect.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+        assert any("served run with n=5" in line["message"] for line in logs)
+    finally:
+        served.send_signal(signal.SIGTERM)
+        output, _ = served.communicate(timeout=60)
+
+    # On SIGTERM the runner pauses its deployment; its future runs are deleted.
+    after = prefect.get(f"/deployments/{deployment['id']}")
+    assert after["paused"] is True, output
+    pending = [
+        r
+        for r in _runs(prefect, deployment["id"])
+        if r["state_type"] == "SCHEDULED" and r["state_name"] == "Scheduled"
+    ]
+    assert len(pending) <= 1  # at most one that fell due in the last instant
+
+
+def test_deployment_cli(prefect: Prefect) -> None:
+    flow = prefect.post("/flows/", {"name": "cli-flow"})
+    body = {
+        "name": "nightly",
+        "flow_id": flow["id"],
+        "schedules": [{"schedule": {"cron": "0 9 * * *", "timezone": "America/New_York"}}],
+        "parameters": {"x": 21},
+        "entrypoint": "wflow.py:wf",
+    }
+    deployment = prefect.post("/deployments/", body)
+
+    listed = prefect.cli("deployment", "ls")
+    assert listed.returncode == 0, listed.stderr
+    assert "cli-flow/nightly" in listed.stdout
+
+    inspected = prefect.cli("deployment", "inspect", "cli-flow/nightly")
+    assert inspected.returncode == 0, inspected.stderr
+    assert deployment["id"] in inspected.stdout
+
+    run = prefect.cli("deployment", "run", "cli-flow/nightly", "--start-in", "1 hour")
+    assert run.returncode == 0, run.stdout + run.stderr
+    manual = [r for r in _runs(prefect, deployment["id"]) if not r["auto_scheduled"]]
+    assert len(manual) == 1
+    assert manual[0]["parameters"] == {"x": 21}
+    assert manual[0]["state_type"] == "SCHEDULED"
+
+    missing = prefect.cli("deployment", "inspect", "cli-flow/nope")
+    assert missing.returncode != 0
+
+
+def _get_or_none(prefect: Prefect, path: str) -> Any:
+    import httpx
+
+    response = httpx.get(f"{prefect.api}{path}", timeout=30)
+    return response.json() if response.status_code == 200 else None
