@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from baton.cli import db, server
+from baton.cli import db, flow_runs, logs, server, version
 
 app = typer.Typer(
     name="baton",
@@ -15,6 +15,10 @@ app = typer.Typer(
 )
 app.add_typer(server.app, name="server")
 app.add_typer(db.app, name="db")
+# Commands that talk to a running server over HTTP (PREFECT_API_URL).
+app.add_typer(flow_runs.app, name="flow-run")
+app.command("logs")(logs.show_logs)
+app.command("version")(version.show_version)
 
 
 def main() -> None:
