@@ -64,6 +64,7 @@ SCHEDULE_KEYS = {
     "max_scheduled_runs",
     "parameters",
     "slug",
+    "catchup_window",  # a Baton extension
 }
 PARAMETER_SCHEMA = {
     "title": "Parameters",
@@ -646,3 +647,64 @@ async def test_automation_lookups(client: httpx.AsyncClient) -> None:
     assert deleted.status_code == 202
     related = await client.get(f"/api/automations/related-to/{resource}")
     assert related.json() == []
+
+
+async def test_catch_up_creates_missed_runs_within_its_window(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    db, bus = app.state.db, app.state.events.bus
+    hourly = interval(3600.0, slug="hourly", catchup_window=3 * 3600)
+    plain = interval(3600.0, slug="plain")
+    dep = await new_deployment(client, schedules=[hourly, plain])
+    catching_up, skipping = dep["schedules"]
+    assert catching_up["catchup_window"] == 3 * 3600
+
+    # The server was "down" for a day: the schedules were set up a day ago.
+    def backdate(conn: sa.Connection) -> None:
+        day_ago = utcnow() - dt.timedelta(days=1)
+        conn.execute(t.deployment_schedule.update().values(created=day_ago, updated=day_ago))
+
+    await db.write(backdate)
+    await schedule_pass(db, bus, Horizon())
+    runs = await runs_of(client, dep["id"])
+    now = utcnow()
+    missed = [r for r in runs if parse(r["expected_start_time"]) < now]
+    assert {r["created_by"]["id"] for r in missed} == {catching_up["id"]}
+    assert len(missed) == 3  # the last three hours, not the whole day
+    assert sum(r["created_by"]["id"] == skipping["id"] for r in runs) == 3
+    assert await schedule_pass(db, bus, Horizon()) == 0
+
+    # Runs skipped on purpose while paused are not made up after resuming.
+    await client.patch(f"/api/deployments/{dep['id']}", json={"paused": True})
+    await db.write(backdate)
+    await client.patch(f"/api/deployments/{dep['id']}", json={"paused": False})
+    await schedule_pass(db, bus, Horizon())
+    again = await runs_of(client, dep["id"])
+    assert [r["id"] for r in again if parse(r["expected_start_time"]) < now] == [
+        r["id"] for r in missed
+    ]
+
+    too_long = interval(60.0, catchup_window=90 * 86400)
+    response = await client.put(f"/api/deployments/{dep['id']}/schedules", json=[too_long])
+    assert response.status_code in (405, 422)
+    refused = await client.post(f"/api/deployments/{dep['id']}/schedules", json=[too_long])
+    assert_error(refused, 422, "invalid")
+
+
+async def test_backfill_is_idempotent(client: httpx.AsyncClient) -> None:
+    dep = await new_deployment(client, schedules=[interval(3600.0)])
+    start = (utcnow() - dt.timedelta(days=1)).replace(minute=30, second=0, microsecond=0)
+    window = {
+        "start_time": start.isoformat(),
+        "end_time": (start + dt.timedelta(hours=5)).isoformat(),
+    }
+    url = f"/api/deployments/{dep['id']}/schedule"
+    first = await client.post(url, json=window)
+    assert first.json() == {"created": 5}  # 5 hourly runs on the hour inside the window
+    assert (await client.post(url, json=window)).json() == {"created": 0}
+    runs = await runs_of(client, dep["id"])
+    times = sorted(parse(r["expected_start_time"]) for r in runs)
+    assert times[0] == start.replace(minute=0) + dt.timedelta(hours=1)
+    assert all(r["auto_scheduled"] for r in runs)
+    backwards = {"start_time": window["end_time"], "end_time": window["start_time"]}
+    assert_error(await client.post(url, json=backwards), 422, "invalid")

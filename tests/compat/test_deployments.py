@@ -47,7 +47,8 @@ def test_serve_runs_scheduled_runs_and_pauses_on_exit(prefect: Prefect) -> None:
         run = done[0]
         assert run["parameters"] == {"n": 5}
         assert run["auto_scheduled"] is True
-        assert "auto-scheduled" in run["tags"] and "cap" in run["tags"]
+        assert "auto-scheduled" in run["tags"]
+        assert "cap" in run["tags"]
         assert prefect.get(f"/deployments/{deployment['id']}")["status"] == "READY"
         logs = prefect.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
         assert any("served run with n=5" in line["message"] for line in logs)

@@ -14,7 +14,6 @@ from baton.api.responses import ORJSONResponse
 from baton.api.routing import resource_router
 from baton.core import deployment_runs, deployments
 from baton.core.clock import utcnow
-from baton.core.deployment_runs import Horizon
 from baton.schemas.deployments import (
     DeploymentCreate,
     DeploymentFilterBody,
@@ -114,15 +113,11 @@ async def schedule_deployment(
     """Create the runs of a window now: from `start_time` (default now) until `end_time`,
     at least `min_runs` or `min_time`, at most `max_runs`. A start in the past backfills."""
     body = body or ScheduleRunsBody()
-    start = body.start_time or utcnow()
-    default = Horizon()
-    horizon = Horizon(
-        min_runs=default.min_runs if body.min_runs is None else body.min_runs,
-        max_runs=default.max_runs if body.max_runs is None else body.max_runs,
-        min_time=default.min_time if body.min_time is None else body.min_time,
-        max_time=default.max_time if body.end_time is None else body.end_time - start,
-    )
     await deployments.read_deployment(db, deployment_id)  # 404 before any work
+    start = body.start_time or utcnow()
+    horizon = deployment_runs.window_horizon(
+        start, body.end_time, body.min_runs, body.max_runs, body.min_time
+    )
     created = await deployment_runs.schedule_runs(db, bus, deployment_id, horizon, start)
     return ORJSONResponse({"created": created}, status_code=201)
 

@@ -34,7 +34,7 @@ from baton.core.work_queues import resolve_queue
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.db.dialect import insert
-from baton.errors import NotFound
+from baton.errors import InvalidInput, NotFound
 from baton.events.store import EventBus, insert_server_events
 from baton.orchestration.rules import ProposedState
 from baton.orchestration.schedules import idempotency_key, parse_schedule, runs_to_schedule
@@ -42,6 +42,9 @@ from baton.orchestration.states import StateType
 from baton.schemas.deployments import DeploymentFlowRunCreate
 from baton.schemas.events import Record
 from baton.schemas.states import StateCreate
+
+# A schedule catches up at most this many missed runs (its window bounds them too).
+MAX_CATCHUP_RUNS = 1000
 
 D, S, FR = t.deployment, t.deployment_schedule, t.flow_run
 WQ, WP = t.work_queue, t.work_pool
@@ -187,6 +190,34 @@ class PlannedRun:
     display_value: str
 
 
+def window_horizon(
+    start: dt.datetime,
+    end: dt.datetime | None,
+    min_runs: int | None,
+    max_runs: int | None,
+    min_time: dt.timedelta | None,
+) -> Horizon:
+    """The horizon of `POST /deployments/{id}/schedule`: with an end, every run of the
+    window (up to `max_runs`, default 1000: a backfill); without, the scheduler's usual
+    horizon from `start`, adjusted by what was sent."""
+    default = Horizon()
+    if end is not None:
+        if end <= start:
+            raise InvalidInput("end_time must be after start_time", loc="body.end_time")
+        return Horizon(
+            min_runs=min_runs or 0,
+            max_runs=1000 if max_runs is None else max_runs,
+            min_time=end - start,
+            max_time=end - start,
+        )
+    return Horizon(
+        min_runs=default.min_runs if min_runs is None else min_runs,
+        max_runs=default.max_runs if max_runs is None else max_runs,
+        min_time=default.min_time if min_time is None else min_time,
+        max_time=default.max_time,
+    )
+
+
 def plan_runs(
     deployment_id: uuid.UUID,
     schedules: Iterable[Any],
@@ -199,7 +230,15 @@ def plan_runs(
         if not row.active:
             continue
         schedule = parse_schedule(row.schedule)
-        for when in runs_to_schedule(
+        missed: list[dt.datetime] = []
+        if row.catchup_window:
+            # Catch-up: what the schedule called for in its window before `start`, but not
+            # before the schedule was last changed (or its deployment resumed).
+            since = max(start - dt.timedelta(seconds=row.catchup_window), row.updated)
+            missed = [
+                when for when in schedule.next_times(since, start, MAX_CATCHUP_RUNS) if when < start
+            ]
+        ahead = runs_to_schedule(
             schedule,
             start,
             min_runs=horizon.min_runs,
@@ -207,7 +246,8 @@ def plan_runs(
             min_time=horizon.min_time,
             max_time=horizon.max_time,
             max_scheduled_runs=row.max_scheduled_runs,
-        ):
+        )
+        for when in [*missed, *ahead]:
             planned.append(
                 PlannedRun(
                     row.id,

@@ -88,6 +88,7 @@ def schedule_out(row: Any) -> dict[str, Any]:
         "max_scheduled_runs": row.max_scheduled_runs,
         "parameters": row.parameters,
         "slug": row.slug,
+        "catchup_window": row.catchup_window,
     }
 
 
@@ -228,6 +229,21 @@ def _touch(conn: sa.Connection, deployment_id: uuid.UUID, now: dt.datetime, **va
         raise NotFound(NOT_FOUND)
 
 
+def _was_paused(conn: sa.Connection, deployment_id: uuid.UUID) -> bool:
+    return bool(conn.scalar(sa.select(D.c.paused).where(D.c.id == deployment_id)))
+
+
+def _after_pausing(
+    conn: sa.Connection, deployment_id: uuid.UUID, was: bool, paused: bool, now: dt.datetime
+) -> None:
+    """Pausing deletes the future auto-scheduled runs; resuming restarts the schedules'
+    catch-up from now, so runs skipped on purpose while paused are not made up."""
+    if paused:
+        delete_future_auto_runs(conn, deployment_id, now)
+    elif was:
+        conn.execute(S.update().where(S.c.deployment_id == deployment_id).values(updated=now))
+
+
 def _schedule_rows(
     deployment_id: uuid.UUID, schedules: list[ScheduleCreate], now: dt.datetime
 ) -> list[dict[str, Any]]:
@@ -249,6 +265,7 @@ def _schedule_row(
         "max_scheduled_runs": schedule.max_scheduled_runs,
         "parameters": schedule.parameters,
         "slug": schedule.slug,
+        "catchup_window": schedule.catchup_window,
     }
 
 
@@ -288,6 +305,7 @@ def _replace_schedules(
             "active": schedule.active,
             "max_scheduled_runs": schedule.max_scheduled_runs,
             "parameters": schedule.parameters,
+            "catchup_window": schedule.catchup_window,
         }
         if any(getattr(old, k) != v for k, v in new.items()):
             conn.execute(S.update().where(S.c.id == old.id).values(**new, updated=now))
@@ -347,10 +365,10 @@ async def create_deployment(db: Database, body: DeploymentCreate) -> tuple[dict[
             sa.select(D.c.id).where(D.c.flow_id == body.flow_id, D.c.name == body.name)
         )
         assert existing is not None  # the conflict says it exists; deletes take the writer too
+        was = _was_paused(conn, existing)
         _touch(conn, existing, now, **values)
         _replace_schedules(conn, existing, body.schedules, now)
-        if body.paused:
-            delete_future_auto_runs(conn, existing, now)
+        _after_pausing(conn, existing, was, body.paused, now)
         return read_one_sync(conn, existing), False
 
     return await db.write(job)
@@ -366,11 +384,12 @@ async def update_deployment(db: Database, deployment_id: uuid.UUID, body: Deploy
         if "work_pool_name" in changes or "work_queue_name" in changes:
             pool = changes.get("work_pool_name", _pool_name(conn, deployment_id))
             values |= _queue_columns(conn, pool, changes.get("work_queue_name"), now)
+        was = _was_paused(conn, deployment_id)
         _touch(conn, deployment_id, now, **values)
         if "schedules" in changes:
             _replace_schedules(conn, deployment_id, changes["schedules"], now)
-        if values.get("paused"):
-            delete_future_auto_runs(conn, deployment_id, now)
+        if "paused" in values:
+            _after_pausing(conn, deployment_id, was, values["paused"], now)
 
     await db.write(job)
 
@@ -378,9 +397,9 @@ async def update_deployment(db: Database, deployment_id: uuid.UUID, body: Deploy
 async def set_paused(db: Database, deployment_id: uuid.UUID, paused: bool) -> None:
     def job(conn: sa.Connection) -> None:
         now = utcnow()
+        was = _was_paused(conn, deployment_id)
         _touch(conn, deployment_id, now, paused=paused)
-        if paused:
-            delete_future_auto_runs(conn, deployment_id, now)
+        _after_pausing(conn, deployment_id, was, paused, now)
 
     await db.write(job)
 

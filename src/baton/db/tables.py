@@ -357,5 +357,8 @@ deployment_schedule = sa.Table(
     sa.Column("max_scheduled_runs", sa.Integer()),
     sa.Column("parameters", JSON, nullable=False),
     sa.Column("slug", sa.String(255)),
+    # Catch-up (a Baton extension): runs this schedule missed in the last this-many
+    # seconds (while the server was down) are still created; null means skip them.
+    sa.Column("catchup_window", sa.Float()),
     sa.UniqueConstraint("deployment_id", "slug"),
 )

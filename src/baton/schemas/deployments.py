@@ -27,12 +27,19 @@ def _normalised_schedule(raw: JsonObject) -> JsonObject:
 Schedule = Annotated[JsonObject, AfterValidator(_normalised_schedule)]
 
 
+# Catch-up looks back at most this far (seconds): 30 days.
+MAX_CATCHUP_WINDOW = 30 * 86400.0
+CatchupWindow = Annotated[float, Field(gt=0, le=MAX_CATCHUP_WINDOW)]
+
+
 class ScheduleCreate(Request):
     schedule: Schedule
     active: bool = True
     max_scheduled_runs: Annotated[int, Field(gt=0)] | None = None
     parameters: JsonObject = Field(default_factory=dict)
     slug: Text | None = None
+    # A Baton extension: create the runs missed in the last this-many seconds.
+    catchup_window: CatchupWindow | None = None
 
 
 class ScheduleUpdate(Request):
@@ -43,6 +50,7 @@ class ScheduleUpdate(Request):
     max_scheduled_runs: Annotated[int, Field(gt=0)] | None = None
     parameters: JsonObject | None = None
     slug: Text | None = None
+    catchup_window: CatchupWindow | None = None
 
 
 class DeploymentFields(Request):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +30,9 @@ def singleton(conn: sa.Connection, name: str) -> bool:
 
 
 class Service:
+    """Runs `step` (one pass, returning what it did: a count, or 0/None for nothing) every
+    `interval` seconds, sooner when nudged."""
+
     def __init__(self, name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
         self.name = name
         self.interval = interval
@@ -55,9 +59,12 @@ class Service:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            started = time.perf_counter()
             try:
-                await self._step()
+                did = await self._step()
                 self.passes += 1
+                took = time.perf_counter() - started
+                log.debug("%s: pass took %.1f ms, did %s", self.name, took * 1000, did)
             except Exception:  # a pass that fails is retried at the next interval
                 self.failures += 1
                 log.exception("%s: pass failed", self.name)

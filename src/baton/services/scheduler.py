@@ -18,10 +18,14 @@ log = logging.getLogger("baton.services.scheduler")
 
 
 async def schedule_pass(db: Database, bus: EventBus, horizon: Horizon) -> int:
-    """One pass: returns how many runs it created."""
+    """One pass: returns how many runs it created (0: nothing was due). A deployment that
+    fails is logged and left for the next pass; the others are still scheduled."""
     created = 0
     for deployment_id in await deployments_needing_runs(db, horizon, utcnow()):
-        created += await schedule_runs(db, bus, deployment_id, horizon)
+        try:
+            created += await schedule_runs(db, bus, deployment_id, horizon)
+        except Exception:
+            log.exception("scheduling deployment %s failed; retrying next pass", deployment_id)
     if created:
         log.info("scheduled %d runs", created)
     return created

@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("max_scheduled_runs", sa.Integer()),
         sa.Column("parameters", JSON, nullable=False),
         sa.Column("slug", sa.String(255)),
+        sa.Column("catchup_window", sa.Float()),
         belongs_to("deployment_schedule", "deployment_id", "deployment", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_deployment_schedule"),
         sa.UniqueConstraint(
