@@ -81,6 +81,10 @@ class Prefect:
         response.raise_for_status()
         return response.json()
 
+    def patch(self, path: str, body: Any) -> None:
+        response = httpx.patch(f"{self.api}{path}", json=body, timeout=30)
+        response.raise_for_status()
+
     def eventually(self, check: Callable[[], Any], timeout: float = 20) -> Any:
         """Poll `check` until it returns a truthy value (events are recorded asynchronously)."""
         deadline = time.monotonic() + timeout

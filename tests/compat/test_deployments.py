@@ -3,11 +3,13 @@ deployment` CLI (surface S3, S5, §7.3)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import subprocess
+import zoneinfo
 from typing import Any
 
-from tests.compat.conftest import FLOWS, PREFECT_BIN, Prefect
+from tests.compat.conftest import FLOWS, PREFECT_BIN, Prefect, reported
 
 
 def _runs(prefect: Prefect, deployment_id: str) -> list[dict[str, Any]]:
@@ -102,3 +104,64 @@ def _get_or_none(prefect: Prefect, path: str) -> Any:
 
     response = httpx.get(f"{prefect.api}{path}", timeout=30)
     return response.json() if response.status_code == 200 else None
+
+
+def test_cron_schedule_in_new_york_time_and_cli_runs(prefect: Prefect) -> None:
+    applied = prefect.python("cron_deployment.py")
+    assert applied.returncode == 0, applied.stderr
+    deployment_id = reported(applied)["deployment_id"]
+    deployment = prefect.get(f"/deployments/{deployment_id}")
+    assert deployment["schedules"][0]["schedule"]["cron"] == "30 9 * * 1-5"
+    assert deployment["schedules"][0]["schedule"]["timezone"] == "America/New_York"
+    assert deployment["enforce_parameter_schema"] is True
+
+    # The server's scheduler makes the next runs: 09:30 New York time on weekdays.
+    assert prefect.eventually(lambda: len(_runs(prefect, deployment_id)) >= 3, 20)
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    times = [
+        dt.datetime.fromisoformat(r["expected_start_time"].replace("Z", "+00:00"))
+        for r in _runs(prefect, deployment_id)
+    ]
+    now = dt.datetime.now(dt.UTC)
+    expected, day = [], now.astimezone(new_york).date()
+    while len(expected) < len(times):
+        at = dt.datetime.combine(day, dt.time(9, 30), tzinfo=new_york)
+        if day.weekday() < 5 and at >= now:
+            expected.append(at)
+        day += dt.timedelta(days=1)
+    assert times == expected
+
+    # `prefect deployment run --param`: parameters merged with the deployment's.
+    started = prefect.cli(
+        "deployment", "run", "cron-flow/ny-morning", "--param", "n=7", "--param", "label=v"
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    manual = [r for r in _runs(prefect, deployment_id) if not r["auto_scheduled"]]
+    assert [r["parameters"] for r in manual] == [{"n": 7, "label": "v"}]
+
+    # A parameter the flow's signature refuses is rejected, naming it.
+    refused = prefect.cli("deployment", "run", "cron-flow/ny-morning", "--param", "n=seven")
+    assert refused.returncode != 0
+    assert "'n'" in refused.stdout + refused.stderr
+
+    # Pausing clears the future scheduled runs; the manual one stays.
+    prefect.patch(f"/deployments/{deployment_id}", {"paused": True})
+    left = _runs(prefect, deployment_id)
+    assert [r["id"] for r in left] == [r["id"] for r in manual]
+
+
+def test_overdue_runs_are_marked_late(prefect: Prefect) -> None:
+    flow = prefect.post("/flows/", {"name": "late-flow"})
+    deployment = prefect.post("/deployments/", {"name": "d", "flow_id": flow["id"]})
+    ago = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).isoformat()
+    run = prefect.post(
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {"state": {"type": "SCHEDULED", "state_details": {"scheduled_time": ago}}},
+    )
+    late = prefect.eventually(
+        lambda: prefect.get(f"/flow_runs/{run['id']}")["state_name"] == "Late", 20
+    )
+    assert late, "the late-runs service did not mark the overdue run"
+    shown = prefect.cli("flow-run", "inspect", run["id"])
+    assert shown.returncode == 0, shown.stderr
+    assert "Late" in shown.stdout

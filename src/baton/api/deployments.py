@@ -118,7 +118,7 @@ async def schedule_deployment(
     horizon = deployment_runs.window_horizon(
         start, body.end_time, body.min_runs, body.max_runs, body.min_time
     )
-    created = await deployment_runs.schedule_runs(db, bus, deployment_id, horizon, start)
+    created = await deployment_runs.schedule_runs(db, bus, [deployment_id], horizon, start)
     return ORJSONResponse({"created": created}, status_code=201)
 
 

@@ -349,7 +349,8 @@ async def deployments_needing_runs(
     db: Database, horizon: Horizon, now: dt.datetime, only: Sequence[uuid.UUID] | None = None
 ) -> list[uuid.UUID]:
     """Unpaused deployments whose active schedules call for runs that do not exist yet:
-    found with reads only, so a scheduler pass with nothing to do writes nothing."""
+    found with two reads however many deployments there are, so a scheduler pass with
+    nothing to do writes nothing and stays cheap."""
     query = (
         sa.select(S, D.c.flow_id)
         .join(D, D.c.id == S.c.deployment_id)
@@ -362,29 +363,37 @@ async def deployments_needing_runs(
         by_deployment: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in rows:
             by_deployment[row.deployment_id].append(row)
-        needing = []
-        for deployment_id, schedules in by_deployment.items():
-            keys = [p.key for p in plan_runs(deployment_id, schedules, now, horizon)]
-            flow_id = schedules[0].flow_id
-            existing = await conn.run_sync(_existing_keys, flow_id, keys)
-            if len(existing) < len(keys):
-                needing.append(deployment_id)
-    return needing
+        plans = {d: plan_runs(d, schedules, now, horizon) for d, schedules in by_deployment.items()}
+        earliest = min((p.when for plan in plans.values() for p in plan), default=None)
+        if earliest is None:
+            return []
+        # Every auto-scheduled run from the earliest planned time on: what already exists.
+        existing = set(
+            await conn.scalars(
+                sa.select(FR.c.idempotency_key).where(
+                    FR.c.auto_scheduled.is_(True), FR.c.expected_start_time >= earliest
+                )
+            )
+        )
+    return [d for d, plan in plans.items() if any(p.key not in existing for p in plan)]
 
 
 async def schedule_runs(
     db: Database,
     bus: EventBus,
-    deployment_id: uuid.UUID,
+    deployment_ids: Sequence[uuid.UUID],
     horizon: Horizon,
     start: dt.datetime | None = None,
 ) -> int:
-    """Create the deployment's missing scheduled runs from `start` (default now); returns
-    how many were created."""
+    """Create the deployments' missing scheduled runs from `start` (default now), in one
+    transaction; returns how many were created."""
 
     def job(conn: sa.Connection) -> list[Record]:
         now = utcnow()
-        return insert_planned_runs(conn, deployment_id, start or now, horizon, now)
+        events: list[Record] = []
+        for deployment_id in deployment_ids:
+            events += insert_planned_runs(conn, deployment_id, start or now, horizon, now)
+        return events
 
     events = await db.write(job)
     bus.publish(events)

@@ -15,17 +15,26 @@ from baton.db.database import Database
 from baton.events.store import EventBus
 
 log = logging.getLogger("baton.services.scheduler")
+# Deployments filled per write transaction.
+BATCH = 25
 
 
 async def schedule_pass(db: Database, bus: EventBus, horizon: Horizon) -> int:
     """One pass: returns how many runs it created (0: nothing was due). A deployment that
     fails is logged and left for the next pass; the others are still scheduled."""
     created = 0
-    for deployment_id in await deployments_needing_runs(db, horizon, utcnow()):
+    needing = await deployments_needing_runs(db, horizon, utcnow())
+    for i in range(0, len(needing), BATCH):
+        batch = needing[i : i + BATCH]
         try:
-            created += await schedule_runs(db, bus, deployment_id, horizon)
+            created += await schedule_runs(db, bus, batch, horizon)
         except Exception:
-            log.exception("scheduling deployment %s failed; retrying next pass", deployment_id)
+            # One at a time, so one bad deployment does not hold back the others.
+            for deployment_id in batch:
+                try:
+                    created += await schedule_runs(db, bus, [deployment_id], horizon)
+                except Exception:
+                    log.exception("scheduling %s failed; retrying next pass", deployment_id)
     if created:
         log.info("scheduled %d runs", created)
     return created
