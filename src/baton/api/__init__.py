@@ -16,6 +16,7 @@ from baton.api import (
     logs,
     task_runs,
     variables,
+    work_pool_runs,
 )
 
 
@@ -28,6 +29,7 @@ def api_router() -> APIRouter:
         flow_runs,
         task_runs,
         deployments,
+        work_pool_runs,
         automations,
         variables,
         artifacts,

@@ -110,7 +110,11 @@ def history_state_out(row: Row) -> dict[str, Any]:
 
 def run_out(row: Row, now: dt.datetime) -> dict[str, Any]:
     """Columns of a run row plus its state and the estimates, minus the state_* columns."""
-    out = {k: v for k, v in row.items() if k not in STATE_COLUMNS or k in ("state_id",)}
+    out = {
+        k: v
+        for k, v in row.items()
+        if (k not in STATE_COLUMNS or k == "state_id") and k not in INTERNAL_COLUMNS
+    }
     out["state_type"] = row["state_type"]
     out["state_name"] = row["state_name"]
     out["state"] = state_out(row)
@@ -151,14 +155,22 @@ def update_by_id(table: sa.Table) -> sa.Update:
 _UTC = dt.UTC
 
 
+# Columns the server keeps for itself, never shown on the wire.
+INTERNAL_COLUMNS = frozenset({"claimed_until"})
+
+
+def wire_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    return [c for c in table.columns if c.name not in INTERNAL_COLUMNS]
+
+
 def raw_columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
-    """The table's columns without result processing (raw driver values)."""
-    return [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in table.columns]
+    """The table's wire columns without result processing (raw driver values)."""
+    return [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in wire_columns(table)]
 
 
 def _kinds(table: sa.Table) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {"uuid": [], "time": [], "json": [], "bool": []}
-    for column in table.columns:
+    for column in wire_columns(table):
         kind = type(column.type).__name__
         if kind == "Uuid":
             kinds["uuid"].append(column.name)
@@ -191,7 +203,7 @@ def encode_runs(
     The estimates repeat `estimated_run_time` and `estimated_start_time_delta` inline,
     parsing only the times they need; tests/db/test_run_encoding.py holds them equal.
     """
-    names = [c.name for c in table.columns]
+    names = [c.name for c in wire_columns(table)]
     kinds = _kinds(table)
     sqlite = dialect == "sqlite"
     parse = _parse_sqlite_time if sqlite else _same

@@ -119,6 +119,9 @@ flow_run = sa.Table(
     sa.Column("infrastructure_pid", sa.String(255)),
     sa.Column("created_by", JSON),
     sa.Column("job_variables", JSON),
+    # While in the future, a worker has been handed this Scheduled run and no other poll
+    # returns it (migration 0003).
+    sa.Column("claimed_until", Timestamp()),
     # One run per (flow, idempotency key): the scheduler and create_flow_run rely on it.
     sa.UniqueConstraint("flow_id", "idempotency_key"),
     sa.Index(None, "flow_id", "expected_start_time"),

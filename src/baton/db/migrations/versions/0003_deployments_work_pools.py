@@ -34,6 +34,9 @@ def belongs_to(table: str, column: str, parent: str, ondelete: str) -> sa.Foreig
 
 
 def upgrade() -> None:
+    # A worker's claim on a Scheduled run: no other poll hands it out until it expires.
+    with op.batch_alter_table("flow_run") as batch:
+        batch.add_column(sa.Column("claimed_until", TIMESTAMP))
     op.create_table(
         "work_pool",
         *ids_and_times(),
@@ -139,3 +142,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("deployment_schedule", "deployment", "worker", "work_queue", "work_pool"):
         op.drop_table(table)
+    with op.batch_alter_table("flow_run") as batch:
+        batch.drop_column("claimed_until")
