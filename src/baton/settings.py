@@ -53,6 +53,11 @@ class Settings:
     # Late runs: Scheduled runs this many seconds past their start are marked Late.
     late_runs_interval: float = 5.0
     late_runs_after: float = 15.0
+    # Cleanup: CANCELLING runs older than `cancelling_timeout` seconds become CANCELLED;
+    # RUNNING runs whose worker or own heartbeats are silent `zombie_after` seconds CRASH.
+    cleanup_interval: float = 20.0
+    cancelling_timeout: float = 300.0
+    zombie_after: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +78,9 @@ class Settings:
             scheduler_max_time=_float(env, "BATON_SCHEDULER_MAX_TIME", 100 * 86400.0),
             late_runs_interval=_float(env, "BATON_LATE_RUNS_INTERVAL", 5.0),
             late_runs_after=_float(env, "BATON_LATE_RUNS_AFTER", 15.0),
+            cleanup_interval=_float(env, "BATON_CLEANUP_INTERVAL", 20.0),
+            cancelling_timeout=_float(env, "BATON_CANCELLING_TIMEOUT", 300.0),
+            zombie_after=_float(env, "BATON_ZOMBIE_AFTER", 120.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

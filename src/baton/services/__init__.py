@@ -6,6 +6,7 @@ import datetime as dt
 
 from baton.core.deployment_runs import Horizon
 from baton.core.flow_runs import mark_late_runs
+from baton.core.run_cleanup import cancel_orphans, crash_zombies, finish_stuck_cancellations
 from baton.db.database import Database
 from baton.events.store import EventBus
 from baton.services.loop import Service
@@ -34,7 +35,18 @@ class Services:
         self.late_runs = Service(
             "late-runs", settings.late_runs_interval, lambda: mark_late_runs(db, bus, late_after)
         )
-        self.all = [self.scheduler, self.late_runs]
+        cancelling = dt.timedelta(seconds=settings.cancelling_timeout)
+        zombie = dt.timedelta(seconds=settings.zombie_after)
+
+        async def cleanup() -> int:
+            return (
+                await finish_stuck_cancellations(db, bus, cancelling)
+                + await cancel_orphans(db, bus)
+                + await crash_zombies(db, bus, zombie)
+            )
+
+        self.cleanup = Service("run-cleanup", settings.cleanup_interval, cleanup)
+        self.all = [self.scheduler, self.late_runs, self.cleanup]
 
     def start(self) -> None:
         for service in self.all:
