@@ -233,3 +233,40 @@ async def test_unknown_pool_and_bad_bodies(client: httpx.AsyncClient) -> None:
     for body in ({"scheduled_before": "soon"}, {"limit": 0}, {"work_queue_names": "default"}):
         response = await client.post("/api/work_pools/p1/get_scheduled_flow_runs", json=body)
         assert_error(response, 422, "invalid")
+
+
+async def test_deployment_limit_holds_back_starts_from_any_runner(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A runner that is not a worker (flow.serve) proposes PENDING directly: the server
+    enforces the deployment's concurrency limit there too."""
+    flow_id = await new_flow(client, "limited-flow")
+    body = served_body(flow_id, schedules=[], concurrency_limit=1)
+    dep = (await client.post("/api/deployments/", json=body)).json()
+    url = f"/api/deployments/{dep['id']}/create_flow_run"
+    first, second = [(await client.post(url, json={})).json()["id"] for _ in range(2)]
+
+    async def propose(run_id: str, kind: str) -> httpx.Response:
+        return await client.post(
+            f"/api/flow_runs/{run_id}/set_state", json={"state": {"type": kind}}
+        )
+
+    assert (await propose(first, "PENDING")).json()["status"] == "ACCEPT"
+    held = await propose(second, "PENDING")
+    assert held.status_code == 201  # a state was written: the run waits for a slot
+    assert held.json()["status"] == "REJECT"
+    assert held.json()["state"]["name"] == "AwaitingConcurrencySlot"
+    assert held.json()["state"]["type"] == "SCHEDULED"
+
+    for kind in ("RUNNING", "COMPLETED"):
+        assert (await propose(first, kind)).status_code == 201
+    assert (await propose(second, "PENDING")).json()["status"] == "ACCEPT"
+
+    # CANCEL_NEW: a start beyond the limit is cancelled instead.
+    await client.patch(
+        f"/api/deployments/{dep['id']}",
+        json={"concurrency_options": {"collision_strategy": "CANCEL_NEW"}},
+    )
+    third = (await client.post(url, json={})).json()["id"]
+    cancelled = await propose(third, "PENDING")
+    assert cancelled.json()["state"]["type"] == "CANCELLED"

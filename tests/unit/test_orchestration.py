@@ -10,11 +10,13 @@ import pytest
 
 from baton.orchestration.rules import (
     Decision,
+    DeploymentLimit,
     ProposedState,
     Run,
     Status,
     decide_flow_run,
     decide_task_run,
+    enforce_deployment_limit,
     format_time,
 )
 from baton.orchestration.states import DEFAULT_NAMES, StateType
@@ -224,3 +226,50 @@ def test_task_runs_wait_for_their_scheduled_time() -> None:
         NOW,
     )
     assert decision.status == Status.WAIT
+
+
+# --- deployment concurrency -------------------------------------------------------------------
+
+
+def _start(run: Run) -> tuple[Decision, dt.datetime]:
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+    proposed = ProposedState(StateType.PENDING, "Pending")
+    return decide_flow_run(run, proposed, now), now
+
+
+def test_a_start_within_the_deployment_limit_is_accepted() -> None:
+    run = Run(state_type=StateType.SCHEDULED)
+    decision, now = _start(run)
+    assert enforce_deployment_limit(run, decision, DeploymentLimit(2, 1), now) is decision
+    assert enforce_deployment_limit(run, decision, None, now) is decision
+
+
+def test_a_start_beyond_the_limit_waits_for_a_slot() -> None:
+    run = Run(state_type=StateType.SCHEDULED)
+    decision, now = _start(run)
+    held = enforce_deployment_limit(run, decision, DeploymentLimit(2, 2), now)
+    assert held.status == Status.REJECT
+    assert held.state is not None
+    assert (held.state.type, held.state.name) == (StateType.SCHEDULED, "AwaitingConcurrencySlot")
+    assert held.state.details["scheduled_time"] == "2026-11-27T12:00:30Z"
+    assert held.details() == {"type": "reject_details", "reason": held.reason}
+    assert "(2)" in (held.reason or "")
+
+
+def test_cancel_new_cancels_a_start_beyond_the_limit() -> None:
+    run = Run(state_type=StateType.SCHEDULED)
+    decision, now = _start(run)
+    held = enforce_deployment_limit(run, decision, DeploymentLimit(1, 3, "CANCEL_NEW"), now)
+    assert held.status == Status.REJECT
+    assert held.state is not None
+    assert held.state.type == StateType.CANCELLED
+
+
+def test_only_starts_take_slots() -> None:
+    now = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+    full = DeploymentLimit(1, 5)
+    pending = Run(state_type=StateType.PENDING, state_name="Pending")
+    submitting = decide_flow_run(pending, ProposedState(StateType.PENDING, "Submitting"), now)
+    assert enforce_deployment_limit(pending, submitting, full, now) is submitting
+    running = decide_flow_run(pending, ProposedState(StateType.RUNNING, "Running"), now)
+    assert enforce_deployment_limit(pending, running, full, now) is running

@@ -32,7 +32,16 @@ from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import InvalidInput, NotFound
 from baton.events.store import EventBus, insert_server_events
-from baton.orchestration.rules import Decision, ProposedState, Run, Status, decide_flow_run
+from baton.orchestration.rules import (
+    Decision,
+    DeploymentLimit,
+    ProposedState,
+    Run,
+    Status,
+    decide_flow_run,
+    enforce_deployment_limit,
+    starts_run,
+)
 from baton.orchestration.states import DEFAULT_NAMES, StateType
 from baton.orchestration.timing import advance, initial_timing
 from baton.schemas.events import Record
@@ -270,6 +279,9 @@ async def set_flow_run_state(
             retry_delay=float(policy.get("retry_delay") or 0),
         )
         decision = decide_flow_run(run, proposed, now, force=force)
+        if not force and row["deployment_id"] is not None and starts_run(run, decision):
+            limit = _deployment_limit(conn, row["deployment_id"], run_id)
+            decision = enforce_deployment_limit(run, decision, limit, now)
         if decision.state is None:
             return StateResult(decision, state_out(row))
         state = new_state_row(decision.state, now, flow_run_id=str(run_id))
@@ -300,6 +312,33 @@ async def set_flow_run_state(
     result = await db.write(job)
     bus.publish(emitted)
     return result
+
+
+_HOLDING_SLOTS = (StateType.PENDING.value, StateType.RUNNING.value, StateType.CANCELLING.value)
+
+
+def _deployment_limit(
+    conn: sa.Connection, deployment_id: uuid.UUID, run_id: uuid.UUID
+) -> DeploymentLimit | None:
+    """The deployment's concurrency limit and the slots its other runs hold (None when it
+    has no limit). The deployment row is locked so two runs cannot take the last slot."""
+    dep = t.deployment
+    found = conn.execute(
+        sa.select(dep.c.concurrency_limit, dep.c.concurrency_options)
+        .where(dep.c.id == deployment_id)
+        .with_for_update()
+    ).first()
+    if found is None or found.concurrency_limit is None:
+        return None
+    busy = conn.scalar(
+        sa.select(sa.func.count()).where(
+            FR.c.deployment_id == deployment_id,
+            FR.c.id != run_id,
+            FR.c.state_type.in_(_HOLDING_SLOTS),
+        )
+    )
+    strategy = (found.concurrency_options or {}).get("collision_strategy") or "ENQUEUE"
+    return DeploymentLimit(found.concurrency_limit, int(busy or 0), str(strategy))
 
 
 def mirror_onto_parent_task(

@@ -217,3 +217,47 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- deployment concurrency ------------------------------------------------------------------
+
+# How long a run that found its deployment's slots full waits before it is tried again.
+SLOT_WAIT = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class DeploymentLimit:
+    """A deployment's `concurrency_limit` and how many of its other runs hold a slot."""
+
+    limit: int
+    busy: int
+    collision_strategy: str = "ENQUEUE"  # or "CANCEL_NEW"
+
+
+def starts_run(run: Run, decision: Decision) -> bool:
+    """The decision accepts a not-yet-started run into PENDING: it would take a slot."""
+    return (
+        decision.status == Status.ACCEPT
+        and decision.state is not None
+        and decision.state.type == StateType.PENDING
+        and run.state_type in (None, StateType.SCHEDULED)
+    )
+
+
+def enforce_deployment_limit(
+    run: Run, decision: Decision, limit: DeploymentLimit | None, now: dt.datetime
+) -> Decision:
+    """A run about to start (SCHEDULED → PENDING accepted) needs a free slot of its
+    deployment. Without one it is put back as SCHEDULED/"AwaitingConcurrencySlot" for
+    `SLOT_WAIT` (ENQUEUE, the default) or CANCELLED (CANCEL_NEW)."""
+    if not starts_run(run, decision) or limit is None or limit.busy < limit.limit:
+        return decision
+    assert decision.state is not None
+    reason = f"The deployment's concurrency limit ({limit.limit}) is reached."
+    if limit.collision_strategy == "CANCEL_NEW":
+        cancelled = ProposedState(StateType.CANCELLED, "Cancelled", reason)
+        return Decision(Status.REJECT, cancelled, reason)
+    again = now + SLOT_WAIT
+    details = {**decision.state.details, "scheduled_time": format_time(again)}
+    waiting = ProposedState(StateType.SCHEDULED, "AwaitingConcurrencySlot", reason, details)
+    return Decision(Status.REJECT, waiting, reason)
