@@ -8,6 +8,7 @@ from baton.api import (
     admin,
     artifacts,
     automations,
+    collections,
     deployments,
     events,
     flow_runs,
@@ -17,6 +18,9 @@ from baton.api import (
     task_runs,
     variables,
     work_pool_runs,
+    work_pools,
+    work_queues,
+    worker_channel,
 )
 
 
@@ -35,6 +39,10 @@ def api_router() -> APIRouter:
         artifacts,
         logs,
         events,
+        work_pools,
+        work_queues,
+        worker_channel,
+        collections,
     ):
         router.include_router(module.router)
     router.include_router(flow_runs.states)
