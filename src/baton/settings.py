@@ -17,6 +17,7 @@ POSTGRES_URL_FORM = "postgresql+asyncpg://<USER>:<PASSWORD>@<HOST>:<PORT>/<DB_NA
 SQLITE_URL_FORM = "sqlite+aiosqlite:///<PATH>"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("text", "json")
 
 # Driver-less spellings users commonly type, mapped to the async driver Baton uses.
 _DRIVER_ALIASES = {
@@ -35,6 +36,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 4200
     log_level: str = "info"
+    log_format: str = "text"
     services: bool = True
     database_connect_timeout: float = 30.0
     # SQLite: how many write jobs the single writer commits in one transaction.
@@ -58,6 +60,11 @@ class Settings:
     cleanup_interval: float = 20.0
     cancelling_timeout: float = 300.0
     zombie_after: float = 120.0
+    # Retention, in days (0 keeps forever), applied every `retention_interval` seconds.
+    retention_interval: float = 600.0
+    retention_logs_days: float = 30.0
+    retention_events_days: float = 30.0
+    retention_flow_runs_days: float = 90.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +77,7 @@ class Settings:
             host=env.get("PREFECT_SERVER_API_HOST") or "127.0.0.1",
             port=_int(env, "PREFECT_SERVER_API_PORT", 4200),
             log_level=(env.get("BATON_LOG_LEVEL") or "info").lower(),
+            log_format=(env.get("BATON_LOG_FORMAT") or "text").lower(),
             database_connect_timeout=_float(env, "BATON_DATABASE_CONNECT_TIMEOUT", 30.0),
             scheduler_interval=_float(env, "BATON_SCHEDULER_INTERVAL", 10.0),
             scheduler_min_runs=_int(env, "BATON_SCHEDULER_MIN_RUNS", 3),
@@ -81,6 +89,10 @@ class Settings:
             cleanup_interval=_float(env, "BATON_CLEANUP_INTERVAL", 20.0),
             cancelling_timeout=_float(env, "BATON_CANCELLING_TIMEOUT", 300.0),
             zombie_after=_float(env, "BATON_ZOMBIE_AFTER", 120.0),
+            retention_interval=_float(env, "BATON_RETENTION_INTERVAL", 600.0),
+            retention_logs_days=_days(env, "BATON_RETENTION_LOGS_DAYS", 30.0),
+            retention_events_days=_days(env, "BATON_RETENTION_EVENTS_DAYS", 30.0),
+            retention_flow_runs_days=_days(env, "BATON_RETENTION_FLOW_RUNS_DAYS", 90.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -149,3 +161,18 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _days(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        days = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a number of days (0 keeps forever), got {raw!r}"
+        ) from None
+    if days < 0:
+        raise ConfigError(f"{name} must be 0 (keep forever) or more, got {raw!r}")
+    return days

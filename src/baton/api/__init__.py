@@ -15,6 +15,7 @@ from baton.api import (
     flows,
     health,
     logs,
+    metrics,
     task_runs,
     variables,
     work_pool_runs,
@@ -28,6 +29,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api")
     for module in (
         health,
+        metrics,
         admin,
         flows,
         flow_runs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from baton.cli import db, flow_runs, logs, server, version
+from baton.cli import db, deployments, flow_runs, logs, server, vacuum, version, work_pools
 
 app = typer.Typer(
     name="baton",
@@ -14,9 +14,13 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(server.app, name="server")
+db.app.command("vacuum")(vacuum.vacuum)
 app.add_typer(db.app, name="db")
 # Commands that talk to a running server over HTTP (PREFECT_API_URL).
+app.add_typer(deployments.app, name="deployment")
 app.add_typer(flow_runs.app, name="flow-run")
+app.add_typer(work_pools.pools, name="work-pool")
+app.add_typer(work_pools.workers, name="worker")
 app.command("logs")(logs.show_logs)
 app.command("version")(version.show_version)
 

@@ -89,6 +89,9 @@ class Client:
     def post(self, path: str, body: Any, *, action: str, missing: str | None = None) -> Any:
         return self._send("POST", path, body, action, missing)
 
+    def patch(self, path: str, body: Any, *, action: str, missing: str | None = None) -> None:
+        self._send("PATCH", path, body, action, missing)
+
     def delete(self, path: str, *, action: str, missing: str | None = None) -> None:
         self._send("DELETE", path, None, action, missing)
 

@@ -20,11 +20,11 @@ from rich.text import Text
 from baton.cli.client import Client, Unreachable, connect
 from baton.cli.flow_runs import find_flow_run, flow_by_name
 from baton.cli.output import note, out
+from baton.cli.parsing import since_option
 from baton.cli.render import (
     api_time,
     local_time,
     parse_api_time,
-    parse_since,
     print_json,
     print_json_line,
 )
@@ -64,15 +64,6 @@ def parse_level(value: str | None) -> int | None:
             f"{value!r} is not a level: use DEBUG, INFO, WARNING, ERROR, CRITICAL "
             "or a number (0 and up)"
         ) from None
-
-
-def since_option(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def show_logs(

@@ -10,7 +10,7 @@ import typer
 from baton import __version__
 from baton.cli.output import err, fail, note
 from baton.errors import ConfigError, StartupError
-from baton.settings import LOG_LEVELS, Settings, mask_url
+from baton.settings import LOG_FORMATS, LOG_LEVELS, Settings, mask_url
 
 app = typer.Typer(help="Run the Baton server.", no_args_is_help=True)
 
@@ -47,6 +47,14 @@ def start(
             show_default=False,
         ),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="text, or json (one JSON object per line, for log collectors).  "
+            "[env: BATON_LOG_FORMAT; default: text]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the API and UI (default http://127.0.0.1:4200), on SQLite unless
     PREFECT_SERVER_DATABASE_CONNECTION_URL names PostgreSQL."""
@@ -58,10 +66,13 @@ def start(
             host=host,
             port=port,
             log_level=log_level.lower() if log_level else None,
+            log_format=log_format.lower() if log_format else None,
             services=False if no_services else None,
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
+        if settings.log_format not in LOG_FORMATS:
+            raise ConfigError(f"--log-format must be one of {', '.join(LOG_FORMATS)}")
         url = settings.db_url  # validates the database URL before anything starts
         sock = bind_socket(settings.host, settings.port)
         migrated = asyncio.run(prepare_database(settings, note))
@@ -75,7 +86,7 @@ def start(
     err.print(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
     err.print(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
     err.print(f"Point Prefect clients here with PREFECT_API_URL={base}/api")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     serve(settings, sock)
 
 

@@ -149,19 +149,24 @@ async def delete_artifact(db: Database, artifact_id: uuid.UUID) -> None:
     """Delete an artifact; its key's collection moves to the next latest, or goes."""
 
     def job(conn: sa.Connection) -> bool:
-        stmt = sa.delete(t.artifact).where(a.id == artifact_id).returning(a.key)
-        deleted = (conn.execute(stmt)).first()
-        if deleted is None:
-            return False
-        key = deleted.key
-        if key is None:
-            return True
+        return delete_artifacts(conn, a.id == artifact_id) > 0
+
+    if not await db.write(job):
+        raise NotFound(NOT_FOUND)
+
+
+def delete_artifacts(conn: sa.Connection, where: sa.ColumnElement[bool]) -> int:
+    """Inside a write job: delete the artifacts matching `where`; each key whose latest
+    artifact went points at its next latest, or its collection goes. Returns how many."""
+    deleted = conn.execute(sa.delete(t.artifact).where(where).returning(a.id, a.key)).all()
+    gone = {row.id for row in deleted}
+    for key in sorted({row.key for row in deleted if row.key is not None}):
         # Lock the collection row (PostgreSQL) so a concurrent create of this key waits for
         # us, and the next latest we pick below includes whatever committed before it.
         lock = sa.select(ac.latest_id).where(ac.key == key).with_for_update()
         latest_id = (conn.execute(lock)).scalar_one_or_none()
-        if latest_id != artifact_id:
-            return True  # an older artifact, or already repointed: the collection stands
+        if latest_id not in gone:
+            continue  # an older artifact, or already repointed: the collection stands
         next_latest = (
             conn.execute(
                 sa.select(a.id)
@@ -178,10 +183,7 @@ async def delete_artifact(db: Database, artifact_id: uuid.UUID) -> None:
                 .where(ac.key == key)
                 .values(latest_id=next_latest, updated=utcnow())
             )
-        return True
-
-    if not await db.write(job):
-        raise NotFound(NOT_FOUND)
+    return len(deleted)
 
 
 def _key_clauses(col: sa.ColumnElement[str], flt: ArtifactKeyFilter | None) -> list[filters.Clause]:

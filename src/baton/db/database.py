@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -61,6 +61,14 @@ class Database:
             await self._read_engine.dispose()
         if self._writer is not None:
             self._sync_writer_engine.dispose()
+
+    def pool_stats(self) -> dict[str, int]:
+        """Connections in use and queued writes, for metrics."""
+        pool: Any = self._read_engine.pool
+        stats = {"connections_in_use": int(pool.checkedout()), "pool_size": int(pool.size())}
+        if self._writer is not None:
+            stats["writes_waiting"] = self._writer.waiting
+        return stats
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

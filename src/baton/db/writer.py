@@ -45,6 +45,11 @@ class SqliteWriter:
         self.batches = 0  # committed transactions, for metrics and tests
         self.jobs = 0
 
+    @property
+    def waiting(self) -> int:
+        """Write jobs queued and not yet taken into a transaction (for metrics)."""
+        return self._queue.qsize()
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._conn = await loop.run_in_executor(self._thread, self._engine.connect)

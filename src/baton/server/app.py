@@ -17,6 +17,7 @@ from baton.db.database import Database
 from baton.db.migrate import ensure_schema
 from baton.events.recorder import record_task_runs
 from baton.events.store import EventStore
+from baton.server.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from baton.services import Services
 from baton.settings import Settings
 from baton.ui.routes import router as ui_router
@@ -59,6 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     # Lists of runs and logs are large and compress ~10x; level 1 costs little CPU.
     app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=1)
+    # Outermost, so refused bodies and errors are counted too.
+    app.state.request_metrics = RequestMetrics()
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.request_metrics)
     app.include_router(api_router())
     app.include_router(ui_router)
     return app

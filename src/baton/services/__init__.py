@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from baton.core.clock import utcnow
 from baton.core.deployment_runs import Horizon
 from baton.core.flow_runs import mark_late_runs
+from baton.core.retention import RetentionPolicy, delete_expired
 from baton.core.run_cleanup import cancel_orphans, crash_zombies, finish_stuck_cancellations
 from baton.db.database import Database
 from baton.events.store import EventBus
@@ -21,6 +23,19 @@ def horizon_of(settings: Settings) -> Horizon:
         min_time=dt.timedelta(seconds=settings.scheduler_min_time),
         max_time=dt.timedelta(seconds=settings.scheduler_max_time),
     )
+
+
+def retention_of(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        logs_days=settings.retention_logs_days,
+        events_days=settings.retention_events_days,
+        flow_runs_days=settings.retention_flow_runs_days,
+    )
+
+
+# Per retention pass, at most this many batches (of 500) of each kind: a large backlog is
+# worked off over several passes rather than in one long burst.
+RETENTION_BATCHES = 20
 
 
 class Services:
@@ -46,7 +61,14 @@ class Services:
             )
 
         self.cleanup = Service("run-cleanup", settings.cleanup_interval, cleanup)
-        self.all = [self.scheduler, self.late_runs, self.cleanup]
+        policy = retention_of(settings)
+
+        async def retention() -> int:
+            deleted = await delete_expired(db, policy, utcnow(), max_batches=RETENTION_BATCHES)
+            return sum(deleted.values())
+
+        self.retention = Service("retention", settings.retention_interval, retention)
+        self.all = [self.scheduler, self.late_runs, self.cleanup, self.retention]
 
     def start(self) -> None:
         for service in self.all:

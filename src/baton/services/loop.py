@@ -41,6 +41,14 @@ class Service:
         self._task: asyncio.Task[None] | None = None
         self.passes = 0  # completed passes, for tests and metrics
         self.failures = 0
+        self.items = 0  # what the passes did (runs created, rows deleted, ...)
+        self.last_duration = 0.0  # seconds the last pass took
+        self.last_finished = time.monotonic()  # when the last pass ended (or the start)
+
+    def lag(self) -> float:
+        """Seconds the next pass is overdue: 0 while the service keeps to its interval; it
+        grows when a pass runs long or the loop is stuck."""
+        return max(0.0, time.monotonic() - (self.last_finished + self.interval))
 
     def nudge(self) -> None:
         """Run the next pass now rather than at the end of the interval."""
@@ -60,13 +68,16 @@ class Service:
         while True:
             self._wake.clear()
             started = time.perf_counter()
+            did: object = None
             try:
                 did = await self._step()
                 self.passes += 1
-                took = time.perf_counter() - started
-                log.debug("%s: pass took %.1f ms, did %s", self.name, took * 1000, did)
+                self.items += did if isinstance(did, int) else 0
             except Exception:  # a pass that fails is retried at the next interval
                 self.failures += 1
                 log.exception("%s: pass failed", self.name)
+            self.last_duration = time.perf_counter() - started
+            self.last_finished = time.monotonic()
+            log.debug("%s: pass took %.1f ms, did %s", self.name, self.last_duration * 1000, did)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)

@@ -1,0 +1,59 @@
+"""`baton db vacuum`: apply retention now, directly against the configured database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from baton.cli.output import fail, out
+from baton.errors import ConfigError, StartupError
+from baton.settings import Settings
+
+_WHAT = {
+    "flow_runs": "terminal flow runs (with their task runs, states, logs and artifacts)",
+    "logs": "logs",
+    "events": "events",
+}
+
+
+def vacuum(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete what is older than the retention settings (BATON_RETENTION_*_DAYS) now."""
+    try:
+        settings = Settings.from_env()
+        counts = asyncio.run(_vacuum(settings, dry_run))
+    except (ConfigError, StartupError) as exc:
+        fail(str(exc))
+    verb = "Would delete" if dry_run else "Deleted"
+    days = {
+        "flow_runs": settings.retention_flow_runs_days,
+        "logs": settings.retention_logs_days,
+        "events": settings.retention_events_days,
+    }
+    for kind, count in counts.items():
+        age = f"older than {days[kind]:g} days" if days[kind] > 0 else "kept forever"
+        out.print(f"{verb} {count} {_WHAT[kind]} ({age})")
+
+
+async def _vacuum(settings: Settings, dry_run: bool) -> dict[str, int]:
+    from baton.core.clock import utcnow
+    from baton.core.retention import count_expired, delete_expired
+    from baton.db.database import Database
+    from baton.db.migrate import ensure_schema
+    from baton.services import retention_of
+
+    db = Database(settings)
+    try:
+        await ensure_schema(db.migration_engine)
+        await db.start()
+        policy = retention_of(settings)
+        if dry_run:
+            return await count_expired(db, policy, utcnow())
+        return await delete_expired(db, policy, utcnow())
+    finally:
+        await db.close()

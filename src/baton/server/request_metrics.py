@@ -1,0 +1,72 @@
+"""Counting requests by route and status, with latency histograms, for /api/metrics."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Latency buckets (seconds), Prometheus-style upper bounds.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class Histogram:
+    counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+
+
+class RequestMetrics:
+    """Owned by the app (app.state.request_metrics); updated by `RequestMetricsMiddleware`."""
+
+    def __init__(self) -> None:
+        # (method, route template, status) -> count; (method, route) -> latency histogram
+        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
+        self.latency: dict[tuple[str, str], Histogram] = defaultdict(Histogram)
+
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests[(method, route, status)] += 1
+        self.latency[(method, route)].observe(seconds)
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            template = route_template(scope)
+            self.metrics.record(scope["method"], template, status, time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefixes of the routers it was included in
+    ("/api/flow_runs/{run_id}"), never the raw path: ids would make every series unique."""
+    template = getattr(scope.get("route"), "path", None)
+    if not template:
+        return "unmatched"
+    actual, own = scope["path"].split("/"), template.split("/")
+    extra = len(actual) - len(own)  # the segments of the including routers' prefixes
+    return "/".join(actual[: extra + 1]) + template if extra > 0 else template
