@@ -9,6 +9,7 @@ from baton.api import (
     artifacts,
     automations,
     collections,
+    concurrency,
     deployments,
     events,
     flow_runs,
@@ -45,8 +46,10 @@ def api_router() -> APIRouter:
         work_queues,
         worker_channel,
         collections,
+        concurrency,
     ):
         router.include_router(module.router)
     router.include_router(flow_runs.states)
     router.include_router(task_runs.states)
+    router.include_router(concurrency.tag_router)
     return router

@@ -365,3 +365,57 @@ deployment_schedule = sa.Table(
     sa.Column("catchup_window", sa.Float()),
     sa.UniqueConstraint("deployment_id", "slug"),
 )
+
+# --- concurrency limits and their leases (migration 0004) ---------------------------------
+
+# A global (v2) limit; a tag (v1) limit is the one named "tag:<tag>".
+concurrency_limit = sa.Table(
+    "concurrency_limit",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    *_timestamps(),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("limit", sa.Integer(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+    # Slots in use as of `updated` (a float: a rate limit's slots decay continuously);
+    # the decay since `updated` is applied whenever the row is read or written.
+    sa.Column("active_slots", sa.Float(), nullable=False, server_default="0"),
+    sa.Column("denied_slots", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("slot_decay_per_second", sa.Float(), nullable=False, server_default="0"),
+    # How long a slot is usually held: what a refused caller is told to wait.
+    sa.Column("avg_slot_occupancy_seconds", sa.Float(), nullable=False, server_default="1"),
+)
+
+# Slots held on one or more limits until released or, if `expires` passes, given back by
+# the lease-expiry service. Null `expires`: held until released (tag slots of the v1 API).
+concurrency_lease = sa.Table(
+    "concurrency_lease",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("created", Timestamp(), nullable=False),
+    sa.Column("expires", Timestamp()),
+    sa.Column("slots", sa.Integer(), nullable=False),
+    sa.Column("holder_type", sa.String(20)),  # flow_run, task_run or deployment
+    sa.Column("holder_id", sa.Uuid()),
+    sa.Index(None, "expires"),
+    sa.Index(None, "holder_id"),
+)
+
+# Which limits a lease holds slots on.
+concurrency_lease_limit = sa.Table(
+    "concurrency_lease_limit",
+    metadata,
+    sa.Column(
+        "lease_id",
+        sa.Uuid(),
+        sa.ForeignKey("concurrency_lease.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "limit_id",
+        sa.Uuid(),
+        sa.ForeignKey("concurrency_limit.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Index(None, "limit_id"),
+)

@@ -11,6 +11,7 @@ from baton.core.retention import RetentionPolicy, delete_expired
 from baton.core.run_cleanup import cancel_orphans, crash_zombies, finish_stuck_cancellations
 from baton.db.database import Database
 from baton.events.store import EventBus
+from baton.services.lease_expiry import expire_leases
 from baton.services.loop import Service
 from baton.services.scheduler import schedule_pass
 from baton.settings import Settings
@@ -36,6 +37,7 @@ def retention_of(settings: Settings) -> RetentionPolicy:
 # Per retention pass, at most this many batches (of 500) of each kind: a large backlog is
 # worked off over several passes rather than in one long burst.
 RETENTION_BATCHES = 20
+LEASE_EXPIRY_INTERVAL = 5.0
 
 
 class Services:
@@ -68,7 +70,9 @@ class Services:
             return sum(deleted.values())
 
         self.retention = Service("retention", settings.retention_interval, retention)
-        self.all = [self.scheduler, self.late_runs, self.cleanup, self.retention]
+        # Concurrency slots held by leases their holders stopped renewing go back.
+        self.leases = Service("lease-expiry", LEASE_EXPIRY_INTERVAL, lambda: expire_leases(db))
+        self.all = [self.scheduler, self.late_runs, self.cleanup, self.retention, self.leases]
 
     def start(self) -> None:
         for service in self.all:
