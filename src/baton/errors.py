@@ -17,6 +17,20 @@ class BatonError(Exception):
         self.detail = detail
 
 
+class Unauthorized(BatonError):
+    """No credentials, or ones the server does not accept."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(BatonError):
+    """Credentials accepted, but their role may not do this."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(BatonError):
     status_code = 404
     code = "not_found"

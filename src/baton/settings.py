@@ -18,6 +18,8 @@ SQLITE_URL_FORM = "sqlite+aiosqlite:///<PATH>"
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
+AUTH_MODES = ("none", "basic", "keys")
+AUTH_STRING_VAR = "PREFECT_SERVER_API_AUTH_STRING"
 
 # Driver-less spellings users commonly type, mapped to the async driver Baton uses.
 _DRIVER_ALIASES = {
@@ -37,6 +39,14 @@ class Settings:
     port: int = 4200
     log_level: str = "info"
     log_format: str = "text"
+    # Access control: "none", "basic" (PREFECT_SERVER_API_AUTH_STRING) or "keys".
+    auth_mode: str = "none"
+    auth_string: str | None = None
+    # With API keys, the Prefect client sends no credentials on /api/events/in (compat
+    # surface §5); accepting those anonymous event streams keeps task runs recorded.
+    anonymous_events: bool = True
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     services: bool = True
     database_connect_timeout: float = 30.0
     # SQLite: how many write jobs the single writer commits in one transaction.
@@ -78,6 +88,14 @@ class Settings:
             port=_int(env, "PREFECT_SERVER_API_PORT", 4200),
             log_level=(env.get("BATON_LOG_LEVEL") or "info").lower(),
             log_format=(env.get("BATON_LOG_FORMAT") or "text").lower(),
+            auth_mode=(
+                env.get("BATON_AUTH_MODE") or ("basic" if env.get(AUTH_STRING_VAR) else "none")
+            ).lower(),
+            auth_string=env.get(AUTH_STRING_VAR) or None,
+            anonymous_events=(env.get("BATON_ANONYMOUS_EVENTS") or "true").lower()
+            in ("1", "true", "yes"),
+            ssl_certfile=env.get("BATON_SSL_CERTFILE") or None,
+            ssl_keyfile=env.get("BATON_SSL_KEYFILE") or None,
             database_connect_timeout=_float(env, "BATON_DATABASE_CONNECT_TIMEOUT", 30.0),
             scheduler_interval=_float(env, "BATON_SCHEDULER_INTERVAL", 10.0),
             scheduler_min_runs=_int(env, "BATON_SCHEDULER_MIN_RUNS", 3),
@@ -98,6 +116,17 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced, skipping those passed as None."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+    def check_auth(self) -> None:
+        """Raise ConfigError when the access-control settings do not fit together."""
+        if self.auth_mode not in AUTH_MODES:
+            raise ConfigError(f"--auth must be one of {', '.join(AUTH_MODES)}")
+        if self.auth_mode == "basic" and not self.auth_string:
+            raise ConfigError(f"--auth basic needs {AUTH_STRING_VAR} set to USER:PASSWORD")
+        if self.auth_mode == "basic" and ":" not in (self.auth_string or ""):
+            raise ConfigError(f"{AUTH_STRING_VAR} must look like USER:PASSWORD")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ConfigError("TLS needs both --ssl-certfile and --ssl-keyfile")
 
     @property
     def db_url(self) -> URL:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -168,30 +166,6 @@ def _now(offset: float = 0) -> str:
 
 
 # --- a real server in this process ------------------------------------------------------
-
-
-@pytest.fixture
-async def ws_api(app: FastAPI) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="off",
-        ws="websockets-sansio",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"ws://127.0.0.1:{port}/api"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def _open(url: str, *, auth: bool = True) -> ClientConnection:

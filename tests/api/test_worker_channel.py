@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -69,30 +66,6 @@ def frame(kind: str, payload: dict[str, Any]) -> str:
             "payload": payload,
         }
     ).decode()
-
-
-@pytest.fixture
-async def ws_api(app: FastAPI) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="off",
-        ws="websockets-sansio",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"ws://127.0.0.1:{port}/api"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def _open(ws_api: str, pool: str = "p1", *, auth: bool = True) -> ClientConnection:

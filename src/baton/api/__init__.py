@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from baton.api import (
     admin,
@@ -24,10 +24,13 @@ from baton.api import (
     work_queues,
     worker_channel,
 )
+from baton.api.access import authorize
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(prefix="/api")
+    # Every route checks the caller's role (`authorize`); the access middleware has
+    # checked their credentials before.
+    router = APIRouter(prefix="/api", dependencies=[Depends(authorize)])
     for module in (
         health,
         metrics,

@@ -31,6 +31,9 @@ from baton.errors import InvalidInput
 from baton.events import query
 from baton.events.store import EventStore, Subscription
 from baton.schemas.events import Event, EventFilter, EventFilterRequest, Record
+from baton.security.credentials import authenticate_token
+from baton.security.roles import Role
+from baton.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +66,17 @@ async def _receive(ws: WebSocket) -> str | bytes | None:
             return data
 
 
-async def _handshake(ws: WebSocket) -> bool:
-    """Accept the socket and, with the `prefect` subprotocol, take the auth frame."""
+async def _handshake(ws: WebSocket, *, writes: bool) -> bool:
+    """Accept the socket and, with the `prefect` subprotocol, take the auth frame. With
+    access control on, its token must be accepted (close 1008 otherwise); a socket that
+    `writes` events needs a role that may write. Under API keys the Prefect client sends
+    no token to /events/in (compat surface §5): such streams are accepted when
+    `anonymous_events` is on (the default), and never on /events/out."""
+    settings: Settings = ws.app.state.settings
     if SUBPROTOCOL not in ws.scope.get("subprotocols", ()):
+        if settings.auth_mode != "none":
+            await ws.close(POLICY_VIOLATION)  # before accepting: HTTP 403 on the upgrade
+            return False
         await ws.accept()  # legacy mode: no handshake
         return True
     await ws.accept(subprotocol=SUBPROTOCOL)
@@ -79,6 +90,21 @@ async def _handshake(ws: WebSocket) -> bool:
     if not isinstance(message, dict) or message.get("type") != "auth":
         await ws.close(POLICY_VIOLATION, "Expected 'auth' message")
         return False
+    token = message.get("token")
+    if settings.auth_mode != "none":
+        anonymous_ok = writes and settings.anonymous_events and settings.auth_mode == "keys"
+        if not isinstance(token, str) or not token:
+            if not anonymous_ok:
+                await ws.close(POLICY_VIOLATION, "Auth required but no token provided")
+                return False
+        else:
+            principal = await authenticate_token(settings, ws.app.state.db, token, utcnow())
+            if principal is None:
+                await ws.close(POLICY_VIOLATION, "Invalid token")
+                return False
+            if writes and principal.role == Role.VIEWER:
+                await ws.close(POLICY_VIOLATION, "The viewer role may not send events")
+                return False
     await ws.send_text('{"type":"auth_success"}')
     return True
 
@@ -87,7 +113,7 @@ async def _handshake(ws: WebSocket) -> bool:
 async def events_in(ws: WebSocket) -> None:
     """One event per frame. A malformed event is logged and skipped; the rest go to the
     store, which commits them within its flush window."""
-    if not await _handshake(ws):
+    if not await _handshake(ws, writes=True):
         return
     store = _store(ws)
     while (frame := await _receive(ws)) is not None:
@@ -110,7 +136,7 @@ async def events_out(ws: WebSocket) -> None:
     """After the handshake, one `{"type": "filter", "filter": {...}}` frame; then stored
     events matching it since `filter.occurred.since`, then every new matching event, as
     `{"type": "event", "event": {...}}` frames."""
-    if not await _handshake(ws):
+    if not await _handshake(ws, writes=False):
         return
     frame = await _receive(ws)
     if frame is None:

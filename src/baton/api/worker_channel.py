@@ -42,6 +42,9 @@ from baton.schemas.work_pools import (
     WorkerChannelHeartbeat,
     WorkerHello,
 )
+from baton.security.credentials import authenticate_token
+from baton.security.roles import Role
+from baton.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +73,12 @@ def _protocol_error() -> _Close:
     return _Close(PROTOCOL_ERROR, "protocol_error")
 
 
-def authenticated(token: str | None) -> bool:
-    """Whether the token of the auth frame admits the worker: the one place an auth check
-    belongs. No API auth is enforced yet, so any token (or none) is accepted."""
-    del token
-    return True
+async def authenticated(ws: WebSocket, token: str | None) -> bool:
+    """Whether the token of the auth frame admits a worker: accepted credentials whose role
+    may register workers (not a viewer)."""
+    settings: Settings = ws.app.state.settings
+    principal = await authenticate_token(settings, ws.app.state.db, token, utcnow())
+    return principal is not None and principal.role != Role.VIEWER
 
 
 async def _message(ws: WebSocket) -> dict[str, Any] | None:
@@ -165,7 +169,7 @@ async def _serve(ws: WebSocket, db: Database, pool_name: str) -> None:
     token = auth.get("token")
     if auth.get("type") != "auth" or not (token is None or isinstance(token, str)):
         raise _protocol_error()
-    if not authenticated(token):
+    if not await authenticated(ws, token):
         raise _Close(POLICY_VIOLATION, "authentication_failed")
     await ws.send_text('{"type":"auth_success"}')
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from baton.cli import db, deployments, flow_runs, logs, server, vacuum, version, work_pools
+from baton.cli import access, db, deployments, flow_runs, logs, server, vacuum, version, work_pools
 
 app = typer.Typer(
     name="baton",
@@ -16,6 +16,10 @@ app = typer.Typer(
 app.add_typer(server.app, name="server")
 db.app.command("vacuum")(vacuum.vacuum)
 app.add_typer(db.app, name="db")
+# Access control, on the database directly (like `db`).
+app.add_typer(access.keys, name="api-key")
+app.add_typer(access.users, name="user")
+app.add_typer(access.audit, name="audit")
 # Commands that talk to a running server over HTTP (PREFECT_API_URL).
 app.add_typer(deployments.app, name="deployment")
 app.add_typer(flow_runs.app, name="flow-run")

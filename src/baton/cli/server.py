@@ -47,6 +47,22 @@ def start(
             show_default=False,
         ),
     ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            help="Access control: none, basic (PREFECT_SERVER_API_AUTH_STRING) or keys "
+            "(API keys from `baton api-key create`).  [env: BATON_AUTH_MODE; default: none, "
+            "or basic when PREFECT_SERVER_API_AUTH_STRING is set]",
+            show_default=False,
+        ),
+    ] = None,
+    ssl_certfile: Annotated[
+        str | None,
+        typer.Option(help="Serve HTTPS with this certificate (PEM).", show_default=False),
+    ] = None,
+    ssl_keyfile: Annotated[
+        str | None, typer.Option(help="The certificate's private key (PEM).", show_default=False)
+    ] = None,
     log_format: Annotated[
         str | None,
         typer.Option(
@@ -67,24 +83,36 @@ def start(
             port=port,
             log_level=log_level.lower() if log_level else None,
             log_format=log_format.lower() if log_format else None,
+            auth_mode=auth.lower() if auth else None,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
             services=False if no_services else None,
         )
         if settings.log_level not in LOG_LEVELS:
             raise ConfigError(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
         if settings.log_format not in LOG_FORMATS:
             raise ConfigError(f"--log-format must be one of {', '.join(LOG_FORMATS)}")
+        settings.check_auth()
         url = settings.db_url  # validates the database URL before anything starts
         sock = bind_socket(settings.host, settings.port)
         migrated = asyncio.run(prepare_database(settings, note))
     except (ConfigError, StartupError) as exc:
         fail(str(exc))
 
-    base = f"http://{_display_host(settings.host)}:{settings.port}"
+    scheme = "https" if settings.ssl_certfile else "http"
+    base = f"{scheme}://{_display_host(settings.host)}:{settings.port}"
     err.print(f"[bold]Baton {__version__}[/]")
     err.print(f"  UI        {base}")
     err.print(f"  API       {base}/api")
     err.print(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
     err.print(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
+    err.print(f"  Access    {_access(settings)}")
+    if settings.auth_mode == "none" and not _is_loopback(settings.host):
+        err.print(
+            f"[bold red]WARNING: listening on {settings.host} with no access control: anyone "
+            "who can reach this port can run and change your flows. Use --auth keys (or "
+            "basic), and TLS.[/]"
+        )
     err.print(f"Point Prefect clients here with PREFECT_API_URL={base}/api")
     configure_logging(settings.log_level, settings.log_format)
     serve(settings, sock)
@@ -92,3 +120,22 @@ def start(
 
 def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _access(settings: Settings) -> str:
+    if settings.auth_mode == "keys":
+        return "API keys (baton api-key create)"
+    if settings.auth_mode == "basic":
+        return "basic auth (PREFECT_SERVER_API_AUTH_STRING)"
+    return "open (no access control)"
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

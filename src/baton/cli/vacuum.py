@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from baton.cli.direct import on_database
 from baton.cli.output import fail, out
-from baton.errors import ConfigError, StartupError
+from baton.errors import ConfigError
 from baton.settings import Settings
+
+if TYPE_CHECKING:
+    from baton.db.database import Database
 
 _WHAT = {
     "flow_runs": "terminal flow runs (with their task runs, states, logs and artifacts)",
@@ -26,9 +29,9 @@ def vacuum(
     """Delete what is older than the retention settings (BATON_RETENTION_*_DAYS) now."""
     try:
         settings = Settings.from_env()
-        counts = asyncio.run(_vacuum(settings, dry_run))
-    except (ConfigError, StartupError) as exc:
+    except ConfigError as exc:
         fail(str(exc))
+    counts = on_database(lambda db: _vacuum(db, settings, dry_run))
     verb = "Would delete" if dry_run else "Deleted"
     days = {
         "flow_runs": settings.retention_flow_runs_days,
@@ -40,20 +43,12 @@ def vacuum(
         out.print(f"{verb} {count} {_WHAT[kind]} ({age})")
 
 
-async def _vacuum(settings: Settings, dry_run: bool) -> dict[str, int]:
+async def _vacuum(db: Database, settings: Settings, dry_run: bool) -> dict[str, int]:
     from baton.core.clock import utcnow
     from baton.core.retention import count_expired, delete_expired
-    from baton.db.database import Database
-    from baton.db.migrate import ensure_schema
     from baton.services import retention_of
 
-    db = Database(settings)
-    try:
-        await ensure_schema(db.migration_engine)
-        await db.start()
-        policy = retention_of(settings)
-        if dry_run:
-            return await count_expired(db, policy, utcnow())
-        return await delete_expired(db, policy, utcnow())
-    finally:
-        await db.close()
+    policy = retention_of(settings)
+    if dry_run:
+        return await count_expired(db, policy, utcnow())
+    return await delete_expired(db, policy, utcnow())

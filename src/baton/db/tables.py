@@ -419,3 +419,46 @@ concurrency_lease_limit = sa.Table(
     ),
     sa.Index(None, "limit_id"),
 )
+
+
+# --- access control: API keys, UI users, the audit log (migration 0005) ------------------
+
+api_key = sa.Table(
+    "api_key",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("created", Timestamp(), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    # The key itself is never stored: only its SHA-256 (keys are long random strings).
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),  # shown in listings
+    sa.Column("expires", Timestamp()),
+    sa.Column("revoked", Timestamp()),
+    sa.Column("last_used", Timestamp()),
+)
+
+ui_user = sa.Table(
+    "ui_user",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("created", Timestamp(), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # bcrypt
+    sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Uuid(), primary_key=True),
+    sa.Column("at", Timestamp(), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),  # key or user name, "basic", "anonymous"
+    sa.Column("role", sa.String(20)),
+    sa.Column("action", sa.String(300), nullable=False),  # "POST /api/flow_runs/{run_id}/set_state"
+    sa.Column("object", sa.String(1000), nullable=False),  # the request's path
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("source", sa.String(255)),  # the client's address
+    sa.Index(None, "at"),
+)

@@ -13,10 +13,13 @@ from baton.api import api_router
 from baton.api.errors import install_error_handlers
 from baton.api.limits import BodyLimitMiddleware
 from baton.api.responses import ORJSONResponse
+from baton.core.audit import AuditLog
 from baton.db.database import Database
 from baton.db.migrate import ensure_schema
 from baton.events.recorder import record_task_runs
 from baton.events.store import EventStore
+from baton.server.access import AccessMiddleware
+from baton.server.headers import SecurityHeadersMiddleware
 from baton.server.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from baton.services import Services
 from baton.settings import Settings
@@ -34,6 +37,11 @@ def create_app(settings: Settings) -> FastAPI:
         events = EventStore(db, consumers=[record_task_runs])
         await events.start()
         app.state.events = events
+        # The audit log records who changed what, so it runs when there is a "who".
+        audit = AuditLog(db) if settings.auth_mode != "none" else None
+        app.state.audit = audit
+        if audit is not None:
+            audit.start()
         services = Services(settings, db, events.bus) if settings.services else None
         app.state.services = services
         if services is not None:
@@ -43,6 +51,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             if services is not None:
                 await services.stop()
+            if audit is not None:
+                await audit.close()
             await events.close()  # writes what is still buffered, while the database is open
             await db.close()
 
@@ -60,6 +70,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     # Lists of runs and logs are large and compress ~10x; level 1 costs little CPU.
     app.add_middleware(GZipMiddleware, minimum_size=4096, compresslevel=1)
+    app.add_middleware(AccessMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
     # Outermost, so refused bodies and errors are counted too.
     app.state.request_metrics = RequestMetrics()
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.request_metrics)

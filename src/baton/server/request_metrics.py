@@ -65,7 +65,7 @@ def route_template(scope: Scope) -> str:
     """The matched route's template with the prefixes of the routers it was included in
     ("/api/flow_runs/{run_id}"), never the raw path: ids would make every series unique."""
     template = getattr(scope.get("route"), "path", None)
-    if not template:
+    if not isinstance(template, str) or not template:
         return "unmatched"
     actual, own = scope["path"].split("/"), template.split("/")
     extra = len(actual) - len(own)  # the segments of the including routers' prefixes

@@ -55,5 +55,7 @@ def serve(settings: Settings, sock: socket.socket) -> None:
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=10,
         log_config=None,  # uvicorn's loggers go through the handler configure_logging set
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
     )
     uvicorn.Server(config).run(sockets=[sock])
