@@ -30,7 +30,7 @@ $(PREFECT_VENV)/.installed:
 	$(PREFECT_VENV)/bin/pip install --quiet --disable-pip-version-check prefect==$(PREFECT_VERSION)
 	@touch $@
 
-system-deps: ## PostgreSQL server binaries for the tests (installed with apt when missing)
+system-deps: ## PostgreSQL server binaries and Chromium for the tests (installed with apt when missing)
 	@scripts/ensure-system-deps
 
 serve: install ## start Baton on 127.0.0.1:4200 (SQLite in $$BATON_HOME, default ~/.baton)

@@ -1,19 +1,44 @@
-"""Server-rendered pages. A placeholder home page until the UI lands."""
+"""The web UI: server-rendered pages (Jinja2), one module per resource under `pages/`."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request
-from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from baton.ui.pages import (
+    artifacts,
+    assets,
+    concurrency,
+    dashboard,
+    deployments,
+    events,
+    flows,
+    logs,
+    run_detail,
+    runs,
+    variables,
+    work_pools,
+)
 
-from baton import __version__
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-router = APIRouter(include_in_schema=False)
+def ui_routes() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    for module in (
+        assets,
+        dashboard,
+        runs,
+        run_detail,
+        flows,
+        deployments,
+        work_pools,
+        logs,
+        artifacts,
+        variables,
+        events,
+        concurrency,
+    ):
+        router.include_router(module.router)
+    return router
 
 
-@router.get("/")
-async def home(request: Request) -> Response:
-    return templates.TemplateResponse(request, "home.html", {"version": __version__})
+# server/app.py mounts this.
+router = ui_routes()

@@ -1,0 +1,111 @@
+// Baton's pages work without this script; it adds local times, "select all", confirmations
+// and live regions: elements with data-live="URL" are refreshed from that URL (the same
+// partial the page rendered) while the page is visible, and stop when the server says so.
+(function () {
+  "use strict";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function localize(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.dataset.local) { return; }
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at.getTime())) { return; }
+      el.title = el.getAttribute("datetime");
+      el.textContent = at.getFullYear() + "-" + pad(at.getMonth() + 1) + "-" + pad(at.getDate()) +
+        " " + pad(at.getHours()) + ":" + pad(at.getMinutes()) + ":" + pad(at.getSeconds());
+      el.dataset.local = "1";
+    });
+  }
+
+  function wireSelectAll(root) {
+    root.querySelectorAll("input[data-select-all]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        var form = box.form || box.closest("form");
+        if (!form) { return; }
+        form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]')
+          .forEach(function (other) { other.checked = box.checked; });
+      });
+    });
+  }
+
+  function wireConfirm(root) {
+    root.querySelectorAll("[data-confirm]").forEach(function (el) {
+      if (el.dataset.confirmWired) { return; }
+      el.dataset.confirmWired = "1";
+      el.addEventListener("click", function (event) {
+        if (!window.confirm(el.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
+  }
+
+  var MAX_APPENDED_ROWS = 5000;
+
+  function live(el) {
+    var url = el.dataset.live;
+    var append = el.dataset.liveMode === "append";
+    var every = parseInt(el.dataset.liveEvery || "2000", 10);
+    var etag = null;
+    var busy = false;
+
+    function target() {
+      if (!append) { return url; }
+      var rows = el.querySelectorAll("[data-cursor]");
+      var cursor = rows.length ? rows[rows.length - 1].dataset.cursor : (el.dataset.liveAfter || "");
+      if (!cursor) { return url; }
+      return url + (url.indexOf("?") >= 0 ? "&" : "?") + "after=" + encodeURIComponent(cursor);
+    }
+
+    function schedule() { window.setTimeout(tick, every); }
+
+    function tick() {
+      if (document.hidden || busy) { schedule(); return; }
+      busy = true;
+      var headers = { "Accept": "text/html" };
+      if (etag && !append) { headers["If-None-Match"] = etag; }
+      fetch(target(), { headers: headers, cache: "no-store", credentials: "same-origin" })
+        .then(function (response) {
+          var done = response.headers.get("X-Baton-Live") === "done";
+          if (response.status === 304) { return done; }
+          if (!response.ok) { return false; }
+          etag = response.headers.get("ETag");
+          return response.text().then(function (html) {
+            if (append) {
+              if (html.trim()) {
+                var empty = el.querySelector("[data-empty]");
+                if (empty) { empty.remove(); }
+                el.insertAdjacentHTML("beforeend", html);
+                var rows = el.querySelectorAll("[data-cursor]");
+                for (var i = 0; i < rows.length - MAX_APPENDED_ROWS; i++) { rows[i].remove(); }
+              }
+            } else {
+              el.innerHTML = html;
+              wireConfirm(el);
+            }
+            localize(el);
+            return done;
+          });
+        })
+        .catch(function () { return false; })
+        .then(function (done) {
+          busy = false;
+          if (done) {
+            el.removeAttribute("data-live");
+            var marker = document.querySelector("[data-live-marker]");
+            if (marker && !document.querySelector("[data-live]")) { marker.hidden = true; }
+          } else {
+            schedule();
+          }
+        });
+    }
+
+    schedule();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localize(document);
+    wireSelectAll(document);
+    wireConfirm(document);
+    document.querySelectorAll("[data-live]").forEach(live);
+  });
+})();
