@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -42,10 +43,13 @@ def run_baton(
 
 
 class ServerProcess:
-    def __init__(self, proc: subprocess.Popen[str], base_url: str) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[str], base_url: str, verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.proc = proc
         self.base_url = base_url
         self.api_url = f"{base_url}/api"
+        self.verify = verify  # the TLS trust for an https server
 
     def wait_healthy(self, timeout: float = 30) -> float:
         """Block until /api/health answers 200; returns the seconds it took."""
@@ -55,7 +59,8 @@ class ServerProcess:
                 out, err = self.proc.communicate()
                 raise AssertionError(f"baton exited with {self.proc.returncode}:\n{out}\n{err}")
             try:
-                if httpx.get(f"{self.api_url}/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.api_url}/health", timeout=1, verify=self.verify)
+                if health.status_code == 200:
                     return time.monotonic() - start
             except httpx.TransportError:
                 pass
@@ -79,10 +84,16 @@ def baton_server(
     port: int | None = None,
     port_flag: bool = True,
     wait: bool = True,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[ServerProcess]:
-    """Run `baton server start`; without `port_flag` the port must come from the environment."""
+    """Run `baton server start`; without `port_flag` the port must come from the environment;
+    with `tls` (certificate, key) it serves HTTPS."""
     port = port or free_port()
     flags = ["--port", str(port)] if port_flag else []
+    verify: ssl.SSLContext | bool = True
+    if tls is not None:
+        flags += ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])]
+        verify = ssl.create_default_context(cafile=str(tls[0]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "baton", "server", "start", *flags, *args],
         env=dict(env),
@@ -90,10 +101,23 @@ def baton_server(
         stderr=subprocess.PIPE,
         text=True,
     )
-    server = ServerProcess(proc, f"http://127.0.0.1:{port}")
+    scheme = "https" if tls else "http"
+    server = ServerProcess(proc, f"{scheme}://127.0.0.1:{port}", verify)
     try:
         if wait:
             server.wait_healthy()
         yield server
     finally:
         server.stop()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl for this test."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key

@@ -26,7 +26,10 @@ def on_database(action: Callable[[Database], Awaitable[T]]) -> T:
         from baton.db.database import Database
         from baton.db.migrate import ensure_schema
 
-        db = Database(Settings.from_env())
+        settings = Settings.from_env()
+        if settings.is_sqlite:  # a first command on a new machine makes Baton's folder
+            settings.home.mkdir(parents=True, exist_ok=True)
+        db = Database(settings)
         try:
             await ensure_schema(db.migration_engine)
             await db.start()
