@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 AUTH_MODES = ("none", "basic", "keys")
 AUTH_STRING_VAR = "PREFECT_SERVER_API_AUTH_STRING"
+MIN_UI_SECRET = 32
 
 # Driver-less spellings users commonly type, mapped to the async driver Baton uses.
 _DRIVER_ALIASES = {
@@ -47,6 +49,9 @@ class Settings:
     anonymous_events: bool = True
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    # Signs the UI's session and CSRF cookies; replicas behind one address need the same
+    # one. Unset: a random secret made at first start and kept in BATON_HOME/ui-secret.
+    ui_secret: str | None = None
     services: bool = True
     database_connect_timeout: float = 30.0
     # SQLite: how many write jobs the single writer commits in one transaction.
@@ -75,6 +80,7 @@ class Settings:
     retention_logs_days: float = 30.0
     retention_events_days: float = 30.0
     retention_flow_runs_days: float = 90.0
+    retention_audit_days: float = 365.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +102,7 @@ class Settings:
             in ("1", "true", "yes"),
             ssl_certfile=env.get("BATON_SSL_CERTFILE") or None,
             ssl_keyfile=env.get("BATON_SSL_KEYFILE") or None,
+            ui_secret=env.get("BATON_UI_SECRET") or None,
             database_connect_timeout=_float(env, "BATON_DATABASE_CONNECT_TIMEOUT", 30.0),
             scheduler_interval=_float(env, "BATON_SCHEDULER_INTERVAL", 10.0),
             scheduler_min_runs=_int(env, "BATON_SCHEDULER_MIN_RUNS", 3),
@@ -111,6 +118,7 @@ class Settings:
             retention_logs_days=_days(env, "BATON_RETENTION_LOGS_DAYS", 30.0),
             retention_events_days=_days(env, "BATON_RETENTION_EVENTS_DAYS", 30.0),
             retention_flow_runs_days=_days(env, "BATON_RETENTION_FLOW_RUNS_DAYS", 90.0),
+            retention_audit_days=_days(env, "BATON_RETENTION_AUDIT_DAYS", 365.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -127,6 +135,13 @@ class Settings:
             raise ConfigError(f"{AUTH_STRING_VAR} must look like USER:PASSWORD")
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ConfigError("TLS needs both --ssl-certfile and --ssl-keyfile")
+        if self.ui_secret is not None and len(self.ui_secret) < MIN_UI_SECRET:
+            raise ConfigError(f"BATON_UI_SECRET needs at least {MIN_UI_SECRET} characters")
+
+    @property
+    def exposed_without_auth(self) -> bool:
+        """Listening beyond this machine with no access control."""
+        return self.auth_mode == "none" and not is_loopback(self.host)
 
     @property
     def db_url(self) -> URL:
@@ -160,6 +175,16 @@ def parse_database_url(raw: str) -> URL:
             f"{DATABASE_URL_VAR} must name a host and a database: {mask_url(url)}; {expected}"
         )
     return url
+
+
+def is_loopback(host: str) -> bool:
+    """Is `host` this machine only (127.0.0.0/8, ::1, localhost)?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def mask_url(url: URL | str) -> str:

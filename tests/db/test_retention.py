@@ -86,6 +86,15 @@ async def test_retention_deletes_only_what_is_old(client: httpx.AsyncClient, app
         resource = {"prefect.resource.id": "prefect.flow-run.x"}
         insert_events(conn, [new_event("old.event", resource, occurred=OLD) for _ in range(3)])
         insert_events(conn, [new_event("new.event", resource, occurred=RECENT)])
+        for at in (NOW - dt.timedelta(days=400), NOW - dt.timedelta(days=300)):
+            entry = {
+                "id": uuid.uuid4(),
+                "at": at,
+                "actor": "a",
+                "action": "POST /x",
+                "object": "/x",
+            }
+            conn.execute(t.audit.insert().values(**entry, status=201))
 
     await db.write(old_things)
     policy = RetentionPolicy()
@@ -93,7 +102,7 @@ async def test_retention_deletes_only_what_is_old(client: httpx.AsyncClient, app
     # The old run's own log is 120 days old too: it counts as an old log. Every event but
     # the recent one is old by the frozen clock (the runs' state events were made today).
     events = await count(db, t.event)
-    assert before == {"flow_runs": 1, "logs": 6, "events": events - 1}
+    assert before == {"flow_runs": 1, "logs": 6, "events": events - 1, "audit": 1}
 
     deleted = await delete_expired(db, policy, NOW, batch=2)  # several small batches
     # The old run's log went with the run, before the logs' own pass.
@@ -116,6 +125,7 @@ async def test_retention_deletes_only_what_is_old(client: httpx.AsyncClient, app
     assert orphans == 0
     assert await count(db, t.log) == 2  # the recent run's log and the recent free log
     assert await count(db, t.event) == 1
+    assert await count(db, t.audit) == 1  # the 300-day-old entry stays (365 days)
     # The artifact key's collection now points at the recent run's artifact.
     latest = (await client.get("/api/artifacts/report/latest")).json()
     assert latest["flow_run_id"] == recent_run

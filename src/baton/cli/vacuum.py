@@ -18,6 +18,7 @@ _WHAT = {
     "flow_runs": "terminal flow runs (with their task runs, states, logs and artifacts)",
     "logs": "logs",
     "events": "events",
+    "audit": "audit entries",
 }
 
 
@@ -37,6 +38,7 @@ def vacuum(
         "flow_runs": settings.retention_flow_runs_days,
         "logs": settings.retention_logs_days,
         "events": settings.retention_events_days,
+        "audit": settings.retention_audit_days,
     }
     for kind, count in counts.items():
         age = f"older than {days[kind]:g} days" if days[kind] > 0 else "kept forever"

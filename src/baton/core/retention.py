@@ -4,7 +4,8 @@ Kinds and their default ages (days; 0 keeps forever):
 - logs: 30, by the log's timestamp;
 - events: 30, by when they occurred;
 - flow runs: 90 after they ended, terminal runs only (COMPLETED, FAILED, CANCELLED,
-  CRASHED), together with their states, task runs, logs and artifacts.
+  CRASHED), together with their states, task runs, logs and artifacts;
+- audit entries: 365.
 Each batch is one short write transaction, so the API never waits long behind retention.
 """
 
@@ -21,8 +22,8 @@ from baton.db import tables as t
 from baton.db.database import Database
 from baton.orchestration.states import TERMINAL
 
-FR, LOG, EV = t.flow_run, t.log, t.event
-KINDS = ("flow_runs", "logs", "events")
+FR, LOG, EV, AUDIT = t.flow_run, t.log, t.event, t.audit
+KINDS = ("flow_runs", "logs", "events", "audit")
 _TERMINAL = [s.value for s in TERMINAL]
 
 
@@ -31,6 +32,7 @@ class RetentionPolicy:
     logs_days: float = 30
     events_days: float = 30
     flow_runs_days: float = 90
+    audit_days: float = 365
 
     def cutoffs(self, now: dt.datetime) -> dict[str, dt.datetime | None]:
         """The time before which each kind is deleted (None: kept forever)."""
@@ -38,6 +40,7 @@ class RetentionPolicy:
             "flow_runs": self.flow_runs_days,
             "logs": self.logs_days,
             "events": self.events_days,
+            "audit": self.audit_days,
         }
         return {k: (now - dt.timedelta(days=d) if d > 0 else None) for k, d in days.items()}
 
@@ -47,6 +50,8 @@ def _expired(kind: str, cutoff: dt.datetime) -> tuple[sa.Table, sa.ColumnElement
         return LOG, LOG.c.timestamp < cutoff
     if kind == "events":
         return EV, EV.c.occurred < cutoff
+    if kind == "audit":
+        return AUDIT, AUDIT.c.at < cutoff
     ended = sa.func.coalesce(FR.c.end_time, FR.c.state_timestamp)
     return FR, sa.and_(FR.c.state_type.in_(_TERMINAL), ended < cutoff)
 

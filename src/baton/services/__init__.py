@@ -31,6 +31,7 @@ def retention_of(settings: Settings) -> RetentionPolicy:
         logs_days=settings.retention_logs_days,
         events_days=settings.retention_events_days,
         flow_runs_days=settings.retention_flow_runs_days,
+        audit_days=settings.retention_audit_days,
     )
 
 
