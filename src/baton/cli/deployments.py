@@ -87,10 +87,6 @@ BACKFILL_KEYS = (
     "already_there",
 )
 RUNS_SHOWN = 5
-POLL_SECONDS = 1.0
-# Clients send logs in batches (every 2 s by default): the last lines of a run can arrive
-# after its final state, so watching goes on this long for them.
-LOG_GRACE_SECONDS = 2.0
 # The server creates at most this many runs per backfill request.
 BACKFILL_MAX_RUNS = 1000
 

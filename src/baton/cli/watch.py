@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.console import Console
 from rich.text import Text
 
@@ -20,62 +19,10 @@ from baton.cli.render import (
 )
 from baton.orchestration.states import TERMINAL
 
-app = typer.Typer(
-    help="List, inspect, run, pause, resume and backfill deployments.", no_args_is_help=True
-)
-
-# The keys of each object `deployment ls --json` prints, in this order; each of its
-# `schedules` has SCHEDULE_KEYS.
-LIST_KEYS = (
-    "id",
-    "name",
-    "flow_id",
-    "flow_name",
-    "schedules",
-    "paused",
-    "work_pool_name",
-    "work_queue_name",
-    "status",
-    "tags",
-)
-SCHEDULE_KEYS = ("id", "active", "description", "schedule")
-# The runs `deployment inspect --json` adds (next_runs, recent_runs).
-RUN_KEYS = ("id", "name", "state_type", "state_name", "expected_start_time", "start_time")
-# What `deployment run --json` prints of the run it created.
-CREATED_KEYS = (
-    "id",
-    "name",
-    "flow_id",
-    "deployment_id",
-    "state_type",
-    "state_name",
-    "expected_start_time",
-    "parameters",
-    "work_pool_name",
-    "work_queue_name",
-)
-BACKFILL_KEYS = (
-    "deployment_id",
-    "deployment",
-    "start_time",
-    "end_time",
-    "created",
-    "already_there",
-)
-RUNS_SHOWN = 5
 POLL_SECONDS = 1.0
 # Clients send logs in batches (every 2 s by default): the last lines of a run can arrive
 # after its final state, so watching goes on this long for them.
 LOG_GRACE_SECONDS = 2.0
-# The server creates at most this many runs per backfill request.
-BACKFILL_MAX_RUNS = 1000
-
-DeploymentRef = Annotated[
-    str,
-    typer.Argument(
-        metavar="FLOW/DEPLOYMENT", help="A deployment's flow and name (FLOW/DEPLOYMENT), or id."
-    ),
-]
 
 
 class RunWatcher:
