@@ -107,7 +107,7 @@ def start(
     err.print(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
     err.print(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
     err.print(f"  Access    {_access(settings)}")
-    if settings.auth_mode == "none" and not _is_loopback(settings.host):
+    if settings.exposed_without_auth:
         err.print(
             f"[bold red]WARNING: listening on {settings.host} with no access control: anyone "
             "who can reach this port can run and change your flows. Use --auth keys (or "
@@ -128,14 +128,3 @@ def _access(settings: Settings) -> str:
     if settings.auth_mode == "basic":
         return "basic auth (PREFECT_SERVER_API_AUTH_STRING)"
     return "open (no access control)"
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from typing import Any
 
@@ -77,7 +78,8 @@ async def check_password(db: Database, name: str, password: str) -> Role | None:
         row = (await conn.execute(sa.select(U).where(U.c.name == name))).first()
     # Compare against a dummy hash for unknown users, so timing does not reveal names.
     stored = row.password_hash if row is not None else _dummy_hash()
-    ok = bcrypt.checkpw(password.encode()[:72], stored.encode())
+    # bcrypt takes a good fraction of a second on purpose: off the event loop.
+    ok = await asyncio.to_thread(bcrypt.checkpw, password.encode()[:72], stored.encode())
     if row is None or row.disabled or not ok:
         return None
     return Role(row.role)

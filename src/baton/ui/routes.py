@@ -7,11 +7,13 @@ from fastapi import APIRouter
 from baton.ui.pages import (
     artifacts,
     assets,
+    audit,
     concurrency,
     dashboard,
     deployments,
     events,
     flows,
+    login,
     logs,
     run_detail,
     runs,
@@ -24,6 +26,7 @@ def ui_routes() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     for module in (
         assets,
+        login,
         dashboard,
         runs,
         run_detail,
@@ -35,6 +38,7 @@ def ui_routes() -> APIRouter:
         variables,
         events,
         concurrency,
+        audit,
     ):
         router.include_router(module.router)
     return router

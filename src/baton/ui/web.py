@@ -1,14 +1,15 @@
 """What every UI page shares: the template environment, rendering (pages and live partials),
-forms with their CSRF check, redirects with a one-time notice, and HTML error pages.
+forms with their CSRF and role checks, redirects with a one-time notice, HTML error pages,
+and the gate every UI route passes: signed in (when access control is on), and audited
+when it changes something.
 
-The environment and the CSRF secret belong to the app: made on first use and kept on
-`app.state`, never at module level.
+The environment, the signing keys and the sign-in throttle belong to the app: made on
+first use and kept on `app.state`, never at module level.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 import urllib.parse
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
@@ -22,11 +23,17 @@ from fastapi.routing import APIRoute
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from baton import __version__
+from baton.core.audit import AuditLog
+from baton.core.clock import utcnow
 from baton.db.database import Database
 from baton.errors import BatonError, NotFound
 from baton.events.store import EventBus, EventStore
-from baton.ui import csrf
+from baton.security import sessions
+from baton.security.credentials import OPEN, Principal
+from baton.settings import Settings
+from baton.ui import auth, csrf
 from baton.ui.format import CANCELLABLE, FILTERS
+from baton.ui.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -61,12 +68,14 @@ NAV = (
 @dataclass
 class UIState:
     env: jinja2.Environment
-    secret: bytes
+    secret: bytes  # signs CSRF cookies
+    session_key: bytes  # signs session cookies
     # file name → short content hash, so static URLs change whenever a file does
     asset_versions: dict[str, str] = field(default_factory=dict)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
-def _make_state() -> UIState:
+def _make_state(settings: Settings) -> UIState:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # every template is HTML: escape everything not marked safe
@@ -80,17 +89,33 @@ def _make_state() -> UIState:
         for p in STATIC.iterdir()
         if p.is_file()
     }
-    env.globals.update(nav=NAV, version=__version__, cancellable=CANCELLABLE)
+    env.globals.update(
+        version=__version__,
+        cancellable=CANCELLABLE,
+        auth_on=settings.auth_mode != "none",
+        exposed=settings.exposed_without_auth,
+    )
     env.globals["asset"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
-    return UIState(env=env, secret=secrets.token_bytes(32), asset_versions=versions)
+    secret = sessions.load_secret(settings)
+    return UIState(
+        env=env,
+        secret=sessions.derive(secret, "csrf"),
+        session_key=sessions.derive(secret, "session"),
+        asset_versions=versions,
+    )
 
 
 def ui_state(request: Request) -> UIState:
     state: UIState | None = getattr(request.app.state, "baton_ui", None)
     if state is None:
-        state = _make_state()
+        state = _make_state(settings_of(request))
         request.app.state.baton_ui = state
     return state
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def database(request: Request) -> Database:
@@ -125,13 +150,48 @@ def _finish(request: Request, response: Response) -> Response:
     cookie: str | None = getattr(request.state, "new_csrf_cookie", None)
     if cookie is not None:
         response.set_cookie(
-            csrf.COOKIE, cookie, httponly=True, samesite="strict", path="/", max_age=30 * 86400
+            csrf.COOKIE,
+            cookie,
+            httponly=True,
+            samesite="strict",
+            secure=is_https(request),
+            path="/",
+            max_age=30 * 86400,
         )
     return response
 
 
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def current_user(request: Request) -> Principal | None:
+    """Who the gate found signed in (anyone is an admin when access control is off)."""
+    user: Principal | None = getattr(request.state, "user", None)
+    return user
+
+
+def require(request: Request, action: str) -> None:
+    """403 unless the signed-in user may take `action`."""
+    user = current_user(request)
+    if user is None:
+        raise Forbidden("Sign in first.")
+    if not auth.may(user, action):
+        raise Forbidden(auth.refusal(user, action))
+
+
 def render_text(request: Request, template: str, context: Mapping[str, Any]) -> str:
-    ctx = {"request": request, "csrf_token": _csrf_token(request), **context}
+    user = current_user(request)
+    audit_on = settings_of(request).auth_mode != "none" and auth.may(user, "audit")
+    nav = (*NAV, ("/audit", "Audit")) if audit_on else NAV
+    ctx = {
+        "request": request,
+        "csrf_token": _csrf_token(request),
+        "user": user,
+        "can": lambda action: auth.may(user, action),
+        "nav": nav,
+        **context,
+    }
     return ui_state(request).env.get_template(template).render(ctx)
 
 
@@ -235,7 +295,8 @@ class Forbidden(BatonError):
 
 
 async def read_form(request: Request) -> Form:
-    """The posted form, once its CSRF token is checked (403 otherwise)."""
+    """The posted form, once its CSRF token and the user's right to post it are checked
+    (403 otherwise)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if kind != "application/x-www-form-urlencoded" or len(body) > MAX_FORM_BYTES:
@@ -247,6 +308,10 @@ async def read_form(request: Request) -> Form:
         raise Forbidden(
             "The form did not come from this site or has expired: reload the page and retry."
         )
+    action = auth.form_action(request.state.route_template, form)
+    if action is not None:
+        request.state.audit_label = action
+        require(request, action)
     return form
 
 
@@ -288,20 +353,92 @@ def query_offset(request: Request, cap: int = 100_000) -> int:
 
 
 class UIRoute(APIRoute):
-    """A UI route: errors carrying a status (unknown ids, refused forms) become HTML pages."""
+    """A UI route: only for a signed-in user when access control is on; a change it makes
+    is audited; errors carrying a status (unknown ids, refused forms) become HTML pages."""
+
+    public = False  # open to everyone: the sign-in page and the static files
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        template, public = self.path, self.public
 
-        async def handle(request: Request) -> Response:
+        async def gated(request: Request) -> Response:
             try:
+                if not public:
+                    request.state.user = await find_user(request)
+                    if request.state.user is None:
+                        return _sign_in_first(request, template)
                 return await handler(request)
             except BatonError as exc:
                 context = {"status": exc.status_code, "message": exc.detail}
                 return page(request, "pages/error.html", context, status=exc.status_code)
 
+        async def handle(request: Request) -> Response:
+            request.state.route_template = template
+            status = 500  # unless an answer is made
+            try:
+                response = await gated(request)
+                status = response.status_code
+                return response
+            finally:
+                if request.method not in ("GET", "HEAD"):
+                    _audit(request, template, status)
+
         return handle
 
 
-def ui_router() -> APIRouter:
-    return APIRouter(include_in_schema=False, route_class=UIRoute)
+class PublicUIRoute(UIRoute):
+    public = True
+
+
+def ui_router(public: bool = False) -> APIRouter:
+    return APIRouter(include_in_schema=False, route_class=PublicUIRoute if public else UIRoute)
+
+
+async def find_user(request: Request) -> Principal | None:
+    """The user of this request's session cookie (OPEN when access control is off)."""
+    settings = settings_of(request)
+    if settings.auth_mode == "none":
+        return OPEN
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    return await auth.signed_in(database(request), settings, ui_state(request).session_key, cookie)
+
+
+def _sign_in_first(request: Request, template: str) -> Response:
+    """Live regions answer 401 (the script reloads the page); pages go to the sign-in
+    page and come back; a form posted after the session ended is not acted on."""
+    if "/live/" in template:
+        return _finish(request, Response("Sign in first.", status_code=401))
+    if request.method in ("GET", "HEAD"):
+        back = _here(request)
+        return redirect(request, "/login?" + urllib.parse.urlencode({"next": back}))
+    referer = urllib.parse.urlsplit(request.headers.get("referer", ""))
+    same_site = referer.netloc in ("", request.url.netloc)
+    back = local_path(referer.path + (f"?{referer.query}" if referer.query else ""), "/")
+    notice = "Your session ended before that was done: sign in, then try again."
+    target = "/login?" + urllib.parse.urlencode({"next": back if same_site else "/"})
+    return redirect(request, target, notice, "error")
+
+
+def _audit(request: Request, template: str, status: int) -> None:
+    """A UI change, in the same log as the API's, with the action the form took."""
+    audit: AuditLog | None = getattr(request.app.state, "audit", None)
+    if audit is None:
+        return
+    user = current_user(request)
+    label: str | None = getattr(request.state, "audit_label", None)
+    obj: str | None = getattr(request.state, "audit_object", None)
+    audit.record(
+        utcnow(),
+        user.name if user is not None else "unauthenticated",
+        user.role.value if user is not None else None,
+        f"UI {request.method} {template}" + (f" {label}" if label else ""),
+        obj or request.url.path,
+        status,
+        request.client.host if request.client else None,
+    )
+
+
+def audit_object(request: Request, description: str) -> None:
+    """Name what a form acted on, when the path alone does not (the runs of a bulk action)."""
+    request.state.audit_object = description

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, Response
 from baton.errors import NotFound
 from baton.ui.web import STATIC, ui_router, ui_state
 
-router = ui_router()
+router = ui_router(public=True)
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 

@@ -16,6 +16,7 @@ from baton.ui.format import STATE_TYPES
 from baton.ui.queries import runs as q
 from baton.ui.queries.common import COUNT_CAP
 from baton.ui.web import (
+    audit_object,
     database,
     event_bus,
     local_path,
@@ -79,6 +80,7 @@ async def bulk(request: Request) -> Response:
     back = local_path(form.get("return_to"), "/runs")
     ids = [parse_id(raw, "Flow run") for raw in form.getlist("run")[:MAX_BULK]]
     action = form.get("action")
+    audit_object(request, "/runs/bulk: " + ", ".join(str(run_id) for run_id in ids))
     if not ids:
         return redirect(request, back, "No runs were selected.", "error")
     db = database(request)

@@ -67,6 +67,8 @@
         .then(function (response) {
           var done = response.headers.get("X-Baton-Live") === "done";
           if (response.status === 304) { return done; }
+          // Signed out (the session ended): reloading leads to the sign-in page and back.
+          if (response.status === 401) { window.location.reload(); return true; }
           if (!response.ok) { return false; }
           etag = response.headers.get("ETag");
           return response.text().then(function (html) {
