@@ -1,0 +1,399 @@
+"""The UI's page figures (issue 7's quality bars) on a seeded database, server and browser.
+
+    .venv/bin/python bench/ui_bench.py --home DIR | --database-url URL [--port P]
+        [--warm 5] [--no-chromium]
+
+Seed the database first (bench/seed_ui_data.py). This starts `baton server start
+--no-services` on it, picks real ids for the detail pages from the database (the run with
+the most task runs, a recent ordinary run, the busiest flow, deployment and work pool, the
+latest artifact), then for each page measures:
+  server: the first GET after the server started ("cold"), then the median of `--warm`
+          GETs, timed by the client over loopback (httpx, keep-alive), and the document's
+          bytes as the browser gets them (gzip when the server compresses);
+  Chromium: Debian's headless Chromium (driven over the DevTools protocol as in
+          tests/ui/cdp.py, same flags) loads the page with an empty, disabled cache
+          (`--browser-loads` times, medians): DOMContentLoaded and first contentful paint
+          from the Performance API, the number of requests and their encoded bytes
+          (headers included) from Network events; then once more with the cache on (a
+          revisit: the static files come from the cache, only the document is fetched).
+Prints a markdown table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from tests.support.postgres import free_port  # noqa: E402
+from tests.ui.cdp import CHROMIUM, FLAGS, Page, _page_target  # noqa: E402
+
+from baton.settings import DATABASE_URL_VAR, Settings, parse_database_url  # noqa: E402
+
+
+@dataclass
+class Figures:
+    path: str
+    status: int = 0
+    cold_ms: float = 0.0
+    warm_ms: list[float] = field(default_factory=list)
+    html_bytes: int = 0  # the document as sent (compressed when gzip applies)
+    raw_bytes: int = 0  # the document uncompressed
+    dcl_ms: float | None = None
+    fcp_ms: float | None = None
+    requests: int = 0
+    transferred: int = 0
+    warm_fcp_ms: float | None = None
+    warm_requests: int = 0
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.warm_ms) if self.warm_ms else float("nan")
+
+
+# --- the server --------------------------------------------------------------------------
+
+
+def start_server(port: int, home: Path, database_url: str | None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BATON_"))}
+    env["BATON_HOME"] = str(home)
+    if database_url:
+        env[DATABASE_URL_VAR] = database_url
+    cmd = [sys.executable, "-m", "baton", "server", "start", "--no-services"]
+    cmd += ["--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - start
+        time.sleep(0.05)
+    raise SystemExit(f"{url} not healthy after {timeout} s")
+
+
+# --- ids for the detail pages ------------------------------------------------------------
+
+
+async def pick_ids(url: sa.URL) -> dict[str, str]:
+    from baton.db.engine import create_engine
+
+    engine = create_engine(url)
+    queries = {
+        "big_run": "SELECT flow_run_id FROM task_run GROUP BY flow_run_id"
+        " ORDER BY count(*) DESC LIMIT 1",
+        "run": "SELECT id FROM flow_run WHERE state_type = 'COMPLETED'"
+        " ORDER BY expected_start_time DESC LIMIT 1",
+        "flow": "SELECT flow_id FROM flow_run GROUP BY flow_id ORDER BY count(*) DESC LIMIT 1",
+        "deployment": "SELECT deployment_id FROM flow_run WHERE deployment_id IS NOT NULL"
+        " GROUP BY deployment_id ORDER BY count(*) DESC LIMIT 1",
+        "pool": "SELECT work_pool_name FROM flow_run WHERE work_pool_name IS NOT NULL"
+        " GROUP BY work_pool_name ORDER BY count(*) DESC LIMIT 1",
+        "artifact": "SELECT id FROM artifact ORDER BY created DESC LIMIT 1",
+    }
+    found: dict[str, str] = {}
+    try:
+        async with engine.connect() as conn:
+            for name, sql in queries.items():
+                value = (await conn.execute(sa.text(sql))).scalar()
+                if value is None:
+                    continue
+                text = str(value)
+                if name != "pool" and len(text) == 32:  # SQLite keeps UUIDs as 32 hex digits
+                    text = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+                found[name] = text
+    finally:
+        await engine.dispose()
+    return found
+
+
+def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, path): the issue's pages, then a few heavier variants."""
+    listed = [
+        ("dashboard", "/"),
+        ("runs", "/runs"),
+        ("run (most task runs)", f"/runs/{ids.get('big_run')}"),
+        ("run (recent)", f"/runs/{ids.get('run')}"),
+        ("flows", "/flows"),
+        ("flow (busiest)", f"/flows/{ids.get('flow')}"),
+        ("deployments", "/deployments"),
+        ("deployment (busiest)", f"/deployments/{ids.get('deployment')}"),
+        ("work pools", "/work-pools"),
+        ("work pool (busiest)", f"/work-pools/{ids.get('pool')}"),
+        ("logs", "/logs"),
+        ("artifacts", "/artifacts"),
+        ("artifact", f"/artifacts/{ids.get('artifact')}"),
+        ("variables", "/variables"),
+        ("events", "/events"),
+        ("concurrency", "/concurrency"),
+        ("runs: failed, 7 days", "/runs?state=FAILED&state=CRASHED&range=7d"),
+        ("runs: oldest first", "/runs?sort=oldest"),
+        ("dashboard: 7 days", "/?window=7d"),
+        ("logs: search 'timeout'", "/logs?q=timeout"),
+        ("logs: errors", "/logs?level=40"),
+        ("run (most task runs): tasks tab", f"/runs/{ids.get('big_run')}?tab=tasks"),
+    ]
+    return [(label, path) for label, path in listed if "/None" not in path]
+
+
+def measure_server(base: str, targets: list[tuple[str, str]], warm: int) -> list[Figures]:
+    results = []
+    with httpx.Client(base_url=base, timeout=120, headers={"Accept-Encoding": "gzip"}) as client:
+        for _, path in targets:
+            fig = Figures(path)
+            for i in range(warm + 1):
+                begin = time.perf_counter()
+                response = client.get(path)
+                elapsed = (time.perf_counter() - begin) * 1000
+                if i == 0:
+                    fig.cold_ms = elapsed
+                    fig.status = response.status_code
+                    fig.html_bytes = response.num_bytes_downloaded
+                    fig.raw_bytes = len(response.content)
+                else:
+                    fig.warm_ms.append(elapsed)
+            results.append(fig)
+            print(f"  server {fig.median_ms:7.1f} ms  {path}", file=sys.stderr, flush=True)
+    return results
+
+
+# --- the browser -------------------------------------------------------------------------
+
+
+class NetworkPage(Page):
+    """A tab that also records the Network domain's events (cdp.Page keeps only errors)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.network: list[tuple[str, dict[str, Any]]] = []
+        super().__init__(ws)
+
+    def _collect_error(self, method: str, params: dict[str, Any]) -> None:
+        if method.startswith("Network."):
+            self.network.append((method, params))
+        super()._collect_error(method, params)
+
+
+@contextlib.asynccontextmanager
+async def browser() -> AsyncIterator[NetworkPage]:
+    """Like tests/ui/cdp.py's chromium(), with a NetworkPage and the Network domain on."""
+    port = free_port()
+    profile = Path(tempfile.mkdtemp(prefix="baton-bench-chromium-"))
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
+        [
+            str(CHROMIUM),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    page: NetworkPage | None = None
+    try:
+        target = await _page_target(port, proc)
+        ws = await websockets.connect(target, max_size=64 * 1024 * 1024)
+        page = NetworkPage(ws)
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            await page.send(f"{domain}.enable")
+        yield page
+    finally:
+        if page is not None:
+            await page.close()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+TIMINGS_JS = """(async () => {
+  const deadline = performance.now() + 3000;
+  let fcp;
+  while (!(fcp = performance.getEntriesByName('first-contentful-paint')[0])
+         && performance.now() < deadline) {
+    await new Promise(r => setTimeout(r, 20));
+  }
+  const nav = performance.getEntriesByType('navigation')[0];
+  return {
+    fcp: fcp ? fcp.startTime : null,
+    dcl: nav ? nav.domContentLoadedEventEnd : null,
+    load: nav ? nav.loadEventEnd : null,
+    ttfb: nav ? nav.responseStart : null,
+  };
+})()"""
+
+
+async def load_once(page: NetworkPage, url: str) -> tuple[dict[str, Any], int, int]:
+    """Navigate, wait for the load event and first paint; (timings, requests that went to
+    the network, their encoded bytes)."""
+    page.network.clear()
+    await page.goto(url)
+    timings = await page.eval(TIMINGS_JS)
+    await asyncio.sleep(0.1)  # the last loadingFinished events
+    requests = {
+        p["requestId"]
+        for m, p in page.network
+        if m == "Network.requestWillBeSent" and not p["request"]["url"].startswith("data:")
+    }
+    cached = {p["requestId"] for m, p in page.network if m == "Network.requestServedFromCache"}
+    cached |= {
+        p["requestId"]
+        for m, p in page.network
+        if m == "Network.responseReceived" and p["response"].get("fromDiskCache")
+    }
+    transferred = sum(
+        int(p.get("encodedDataLength", 0))
+        for m, p in page.network
+        if m == "Network.loadingFinished" and p["requestId"] in requests - cached
+    )
+    return timings, len(requests - cached), transferred
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+async def measure_browser(
+    base: str, targets: list[tuple[str, str]], figures: list[Figures], repeat: int
+) -> None:
+    async with browser() as page:
+        await page.goto(base + "/api/health")  # the browser itself started and warmed up
+        for (_, path), fig in zip(targets, figures, strict=True):
+            await page.send("Network.setCacheDisabled", {"cacheDisabled": True})
+            cold = []
+            for _ in range(repeat):
+                await page.send("Network.clearBrowserCache")
+                cold.append(await load_once(page, base + path))
+            fig.dcl_ms = median([t["dcl"] for t, _, _ in cold])
+            fig.fcp_ms = median([t["fcp"] for t, _, _ in cold])
+            _, fig.requests, fig.transferred = cold[-1]
+            await page.send("Network.setCacheDisabled", {"cacheDisabled": False})
+            await load_once(page, base + path)  # fills the cache
+            timings, fig.warm_requests, _ = await load_once(page, base + path)
+            fig.warm_fcp_ms = timings["fcp"]
+            print(f"  chromium FCP {fig.fcp_ms} ms  {path}", file=sys.stderr, flush=True)
+        if page.errors:
+            print("browser errors:\n  " + "\n  ".join(page.errors[:20]), file=sys.stderr)
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def table(targets: list[tuple[str, str]], figures: list[Figures], chromium: bool) -> str:
+    lines = [
+        "| page | status | server median ms | server cold ms | HTML KB gz (raw) "
+        "| Chromium DCL ms | Chromium FCP ms | requests | KB | revisit FCP ms (requests) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (label, _), f in zip(targets, figures, strict=True):
+        browser_cells = (
+            f"{ms(f.dcl_ms)} | {ms(f.fcp_ms)} | {f.requests} | {f.transferred / 1024:.1f} "
+            f"| {ms(f.warm_fcp_ms)} ({f.warm_requests})"
+            if chromium
+            else "- | - | - | - | -"
+        )
+        lines.append(
+            f"| {label} | {f.status} | {f.median_ms:.1f} | {f.cold_ms:.1f} "
+            f"| {f.html_bytes / 1024:.1f} ({f.raw_bytes / 1024:.0f}) | {browser_cells} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--home", type=Path, help="a Baton home holding a seeded baton.db")
+    where.add_argument("--database-url", help="a seeded PostgreSQL (or SQLite) database")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--warm", type=int, default=5, help="warm GETs per page (median)")
+    parser.add_argument(
+        "--browser-loads", type=int, default=3, help="cold Chromium loads per page (median)"
+    )
+    parser.add_argument("--no-chromium", action="store_true")
+    args = parser.parse_args()
+
+    scratch = None
+    if args.home is not None:
+        home: Path = args.home
+        url = Settings.from_env({"BATON_HOME": str(home)}).db_url
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="baton-ui-bench-"))
+        home = scratch
+        url = parse_database_url(args.database_url)
+    ids = asyncio.run(pick_ids(url))
+    targets = pages(ids)
+    port = args.port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server(port, home, args.database_url)
+    chromium = not args.no_chromium and CHROMIUM.exists()
+    try:
+        startup = wait_healthy(base + "/api/health", proc)
+        figures = measure_server(base, targets, args.warm)
+        if chromium:
+            asyncio.run(measure_browser(base, targets, figures, args.browser_loads))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    counts = asyncio.run(row_counts(url))
+    print(
+        f"\n{url.get_backend_name()}: "
+        + ", ".join(f"{n:,} {name}" for name, n in counts.items())
+        + f"; server healthy {startup:.1f}s after start; {os.cpu_count()} CPUs\n"
+    )
+    print(table(targets, figures, chromium))
+
+
+async def row_counts(url: sa.URL) -> dict[str, int]:
+    from baton.db.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            counts = {}
+            for name in ("flow_run", "task_run", "log"):
+                found = await conn.execute(sa.text(f"SELECT count(*) FROM {name}"))
+                counts[name] = int(found.scalar_one())
+            return counts
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
