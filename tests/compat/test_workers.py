@@ -107,14 +107,14 @@ def test_cancelling_runs_through_a_worker(prefect: Prefect) -> None:
         assert now.returncode == 0, now.stdout + now.stderr
         running = _run_id(now.stdout, prefect, deployment_id)
         if not prefect.eventually(
-            lambda: prefect.get(f"/flow_runs/{running}")["state_type"] == "RUNNING", 90
+            lambda: prefect.get(f"/flow_runs/{running}")["state_type"] == "RUNNING", 180
         ):
             worker.terminate()
             raise AssertionError(f"{_states(prefect, running)}\n{worker.communicate()[0][-5000:]}")
         stop = prefect.cli("flow-run", "cancel", running)
         assert stop.returncode == 0, stop.stdout + stop.stderr
         assert prefect.eventually(
-            lambda: prefect.get(f"/flow_runs/{running}")["state_type"] == "CANCELLED", 60
+            lambda: prefect.get(f"/flow_runs/{running}")["state_type"] == "CANCELLED", 120
         ), _states(prefect, running)
         assert "CANCELLING/Cancelling" in _states(prefect, running)
         assert prefect.get("/work_pools/p1")["status"] == "READY"  # its worker is online
