@@ -3,6 +3,7 @@ lifespan, and an HTTP client talking to it in-process."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +14,11 @@ from fastapi import FastAPI
 from baton.server.app import create_app
 from baton.settings import DATABASE_URL_VAR, Settings
 from tests.support.postgres import PostgresCluster
+
+# pytest-xdist's worker processes ignore SIGINT, and an ignored signal stays ignored in
+# every program they start: Ctrl-C in the subprocesses under test would do nothing.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -52,8 +52,14 @@ def test_serve_runs_scheduled_runs_and_pauses_on_exit(prefect: Prefect) -> None:
         assert "auto-scheduled" in run["tags"]
         assert "cap" in run["tags"]
         assert prefect.get(f"/deployments/{deployment['id']}")["status"] == "READY"
-        logs = prefect.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
-        assert any("served run with n=5" in line["message"] for line in logs)
+
+        def logged() -> bool:
+            body = {"logs": {"flow_run_id": {"any_": [run["id"]]}}}
+            return any(
+                "served run with n=5" in x["message"] for x in prefect.post("/logs/filter", body)
+            )
+
+        assert prefect.eventually(logged, 30)  # logs arrive in batches
     finally:
         served.send_signal(signal.SIGTERM)
         output, _ = served.communicate(timeout=60)

@@ -178,7 +178,8 @@ def test_round_trip_while_the_server_writes(new_env: Callable[[str], Env], tmp_p
     manifest = _manifest(file)
     counts = manifest["row_counts"]
     # One snapshot, taken while the writer ran: some of its runs are in, later ones are not.
-    assert 20 + before <= counts["flow_run"] <= 20 + after
+    # (+1: the writer counts a run when its answer arrives; it may be committed before.)
+    assert 20 + before <= counts["flow_run"] <= 20 + after + 1
     assert counts["flow"] == 1
     assert counts["flow_run_state"] == counts["flow_run"]
     # Each live run is posted before its log line: the snapshot may fall between the two.

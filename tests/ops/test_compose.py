@@ -117,8 +117,8 @@ def test_the_reader_refuses_what_it_does_not_know() -> None:
 
 
 def test_compose_mentions_where_backups_are_documented() -> None:
-    assert "docs/production.md" in COMPOSE.read_text()
-    assert (ROOT / "docs" / "production.md").exists()
+    assert "README.md" in COMPOSE.read_text()
+    assert "## Running in production" in (ROOT / "README.md").read_text()
 
 
 def test_dockerignore_keeps_secrets_and_caches_out() -> None:
