@@ -708,3 +708,21 @@ async def test_backfill_is_idempotent(client: httpx.AsyncClient) -> None:
     assert all(r["auto_scheduled"] for r in runs)
     backwards = {"start_time": window["end_time"], "end_time": window["start_time"]}
     assert_error(await client.post(url, json=backwards), 422, "invalid")
+
+
+async def test_times_without_an_offset_are_taken_as_utc(client: httpx.AsyncClient) -> None:
+    """Clients may send naive times; they mean UTC and never reach a 500."""
+    dep = await new_deployment(client, schedules=[interval(3600.0)])
+    window = {"start_time": "2026-01-01T00:30:00", "end_time": "2026-01-01T03:30:00"}
+    made = await client.post(f"/api/deployments/{dep['id']}/schedule", json=window)
+    assert made.json() == {"created": 3}, made.text
+    runs = await runs_of(client, dep["id"])
+    assert runs[0]["expected_start_time"] == "2026-01-01T01:00:00Z"
+    polled = await client.post(
+        "/api/deployments/get_scheduled_flow_runs",
+        json={"deployment_ids": [dep["id"]], "scheduled_before": "2026-01-01 02:00:00"},
+    )
+    assert [r["id"] for r in polled.json()] == [runs[0]["id"], runs[1]["id"]]
+    before = {"flow_runs": {"expected_start_time": {"before_": "2026-01-01T01:30:00"}}}
+    found = await client.post("/api/flow_runs/filter", json=before)
+    assert [r["id"] for r in found.json()] == [runs[0]["id"]]

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.orchestration.schedules import parse_schedule
-from baton.schemas.base import Request
+from baton.schemas.base import Request, UtcDatetime
 from baton.schemas.filters import Page, RunQuery
 from baton.schemas.flows import Labels, Name
 from baton.schemas.states import StateCreate
@@ -157,15 +157,15 @@ class ScheduledRunsQuery(Request):
     """`scheduled_before` arrives as "2026-11-26 23:00:11.636451+00:00" (a space, not T)."""
 
     deployment_ids: list[uuid.UUID] = Field(default_factory=list)
-    scheduled_before: dt.datetime | None = None
+    scheduled_before: UtcDatetime | None = None
     limit: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
 
 class ScheduleRunsBody(Request):
     """`POST /deployments/{id}/schedule`: create the runs of a window now (also backfills)."""
 
-    start_time: dt.datetime | None = None
-    end_time: dt.datetime | None = None
+    start_time: UtcDatetime | None = None
+    end_time: UtcDatetime | None = None
     min_time: dt.timedelta | None = None  # seconds, or an ISO 8601 duration
     min_runs: Annotated[int, Field(ge=0, le=10_000)] | None = None
     max_runs: Annotated[int, Field(ge=0, le=10_000)] | None = None

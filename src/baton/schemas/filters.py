@@ -6,7 +6,6 @@ Each object filter has an `operator` ("and_" or "or_") and optional per-field cr
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from enum import StrEnum
 from typing import Literal
@@ -14,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from baton.orchestration.states import StateType
-from baton.schemas.base import Request
+from baton.schemas.base import Request, UtcDatetime
 
 Operator = Literal["and_", "or_"]
 DEFAULT_LIMIT = 200
@@ -48,8 +47,8 @@ class TagsFilter(Request):
 
 
 class TimeFilter(Request):
-    before_: dt.datetime | None = None
-    after_: dt.datetime | None = None
+    before_: UtcDatetime | None = None
+    after_: UtcDatetime | None = None
     is_null_: bool | None = None
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, field_validator
 
-from baton.schemas.base import Request
+from baton.schemas.base import Request, as_utc
 from baton.schemas.text_search import MAX_QUERY_LENGTH
 
 # Pages of logs: the client asks for `limit: null` and learns the page size from the answer;
@@ -25,11 +25,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 _NAME_LENGTH = 255  # log.name column
 
 
-def utc(value: dt.datetime) -> dt.datetime:
-    """Aware UTC; a naive timestamp is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+utc = as_utc  # a naive timestamp is taken to be UTC already
 
 
 class LogCreate(Request):
