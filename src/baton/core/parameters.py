@@ -8,8 +8,11 @@ from typing import Any
 from baton.errors import InvalidInput
 
 
-def check_parameters(schema: dict[str, Any], parameters: dict[str, Any]) -> None:
-    """Raise InvalidInput naming the first parameter the schema refuses."""
+def check_parameters(
+    schema: dict[str, Any], parameters: dict[str, Any], *, defaults: bool = False
+) -> None:
+    """Raise InvalidInput naming the first parameter the schema refuses. With `defaults`,
+    `parameters` are a deployment's defaults: a required parameter may be left to each run."""
     import jsonschema  # imported on first use: it is heavy and most servers rarely need it
 
     try:
@@ -21,7 +24,12 @@ def check_parameters(schema: dict[str, Any], parameters: dict[str, Any]) -> None
             loc="parameter_openapi_schema",
         ) from None
     errors = sorted(
-        validator_class(schema).iter_errors(parameters), key=lambda e: list(map(str, e.path))
+        (
+            e
+            for e in validator_class(schema).iter_errors(parameters)
+            if not (defaults and e.validator == "required" and not e.path)
+        ),
+        key=lambda e: list(map(str, e.path)),
     )
     if not errors:
         return

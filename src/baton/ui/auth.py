@@ -30,6 +30,13 @@ from baton.settings import Settings
 SESSION_COOKIE = "baton_session"
 SESSION_SECONDS = sessions.SESSION_HOURS * 3600
 
+_DEPLOYMENT = "/api/deployments/{deployment_id}"
+_SCHEDULE = _DEPLOYMENT + "/schedules/{schedule_id}"
+_POOL = "/api/work_pools/{name}"
+_QUEUE = _POOL + "/queues/{queue_name}"
+_LIMIT = "/api/v2/concurrency_limits/{id_or_name}"
+_TAG_LIMIT = "/api/concurrency_limits/tag/{tag}"
+
 # action → the API route it corresponds to, and what it is in words (for refusals).
 ACTIONS: dict[str, tuple[str, str, str]] = {
     "cancel": ("POST", "/api/flow_runs/{run_id}/set_state", "cancel flow runs"),
@@ -45,6 +52,23 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "variable-edit": ("PATCH", "/api/variables/{variable_id}", "change variables"),
     "variable-delete": ("DELETE", "/api/variables/{variable_id}", "delete variables"),
     "audit": ("GET", "/api/audit", "read the audit log"),
+    "deployment-edit": ("PATCH", _DEPLOYMENT, "change deployments"),
+    "deployment-delete": ("DELETE", _DEPLOYMENT, "delete deployments"),
+    "schedule-create": ("POST", _DEPLOYMENT + "/schedules", "add schedules"),
+    "schedule-edit": ("PATCH", _SCHEDULE, "change schedules"),
+    "schedule-delete": ("DELETE", _SCHEDULE, "delete schedules"),
+    "pool-create": ("POST", "/api/work_pools/", "create work pools"),
+    "pool-edit": ("PATCH", _POOL, "change work pools"),
+    "pool-delete": ("DELETE", _POOL, "delete work pools"),
+    "queue-create": ("POST", _POOL + "/queues", "create work queues"),
+    "queue-edit": ("PATCH", _QUEUE, "change work queues"),
+    "queue-delete": ("DELETE", _QUEUE, "delete work queues"),
+    "limit-create": ("POST", "/api/v2/concurrency_limits/", "create concurrency limits"),
+    "limit-edit": ("PATCH", _LIMIT, "change concurrency limits"),
+    "limit-delete": ("DELETE", _LIMIT, "delete concurrency limits"),
+    "tag-limit-create": ("POST", "/api/concurrency_limits/", "set tag concurrency limits"),
+    "tag-limit-delete": ("DELETE", _TAG_LIMIT, "delete tag concurrency limits"),
+    "tag-limit-reset": ("POST", _TAG_LIMIT + "/reset", "reset tag concurrency limits"),
 }
 
 
@@ -69,6 +93,26 @@ FORMS: dict[str, Callable[[Fields], str | None]] = {
     "/deployments/{raw_id}/run": lambda _: "run",
     "/variables": lambda _: "variable-create",
     "/variables/{raw_id}": _by_field("action", "delete", "variable-delete", "variable-edit"),
+    "/deployments/{raw_id}/edit": lambda _: "deployment-edit",
+    "/deployments/{raw_id}/delete": lambda _: "deployment-delete",
+    "/deployments/{raw_id}/schedules": lambda _: "schedule-create",
+    "/deployments/{raw_id}/schedules/{schedule_id}": _by_field(
+        "action", "delete", "schedule-delete", "schedule-edit"
+    ),
+    "/work-pools": lambda _: "pool-create",
+    "/work-pools/{name}/edit": lambda _: "pool-edit",
+    "/work-pools/{name}/pause": lambda _: "pool-edit",
+    "/work-pools/{name}/delete": lambda _: "pool-delete",
+    "/work-pools/{name}/queues": lambda _: "queue-create",
+    "/work-pools/{name}/queues/{queue_name}": _by_field(
+        "action", "delete", "queue-delete", "queue-edit"
+    ),
+    "/concurrency/limits": lambda _: "limit-create",
+    "/concurrency/limits/{raw_id}": _by_field("action", "delete", "limit-delete", "limit-edit"),
+    "/concurrency/tags": lambda form: {
+        "delete": "tag-limit-delete",
+        "reset": "tag-limit-reset",
+    }.get(form.get("action"), "tag-limit-create"),
 }
 
 

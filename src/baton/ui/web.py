@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -34,6 +34,9 @@ from baton.settings import Settings
 from baton.ui import auth, csrf
 from baton.ui.format import CANCELLABLE, FILTERS
 from baton.ui.throttle import LoginThrottle
+
+if TYPE_CHECKING:  # the UI only wakes the services the app started
+    from baton.services import Services
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -229,6 +232,34 @@ def partial(
     if request.headers.get("if-none-match") == etag:
         return _finish(request, Response(status_code=304, headers=headers))
     return _finish(request, HTMLResponse(body, headers=headers))
+
+
+async def live_partial(
+    request: Request,
+    token: Hashable,
+    template: str,
+    context: Callable[[], Awaitable[Mapping[str, Any]]],
+) -> Response:
+    """A live region whose version is `token`, a cheap digest of what it shows (the rows
+    of a query window and their last change, say). The browser's copy is current
+    (If-None-Match) → 304, without reading or rendering the region; else `context()` reads
+    it and it is sent. The token is taken before the read: a change in between is sent
+    again on the next poll, never missed."""
+    user = current_user(request)
+    seed = repr((token, template, request.url.query, user.role.value if user else None))
+    etag = '"' + hashlib.sha256(f"{__version__} {seed}".encode()).hexdigest()[:20] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return _finish(request, Response(status_code=304, headers=headers))
+    body = render_text(request, template, await context())
+    return _finish(request, HTMLResponse(body, headers=headers))
+
+
+def nudge_scheduler(request: Request) -> None:
+    """Wake the scheduler after a schedule or a pause changed (a no-op when it is off)."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is not None:
+        services.nudge_scheduler()
 
 
 def _here(request: Request) -> str:

@@ -1,8 +1,12 @@
-"""Flow runs: the filtered, keyset-paged list, and its bulk cancel and delete."""
+"""Flow runs: the filtered, keyset-paged list (its rows a live region), and its bulk cancel
+and delete."""
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from starlette.responses import Response
@@ -13,12 +17,14 @@ from baton.errors import BatonError
 from baton.orchestration.states import StateType
 from baton.schemas.states import StateCreate
 from baton.ui.format import STATE_TYPES
+from baton.ui.queries import live
 from baton.ui.queries import runs as q
 from baton.ui.queries.common import COUNT_CAP
 from baton.ui.web import (
     audit_object,
     database,
     event_bus,
+    live_partial,
     local_path,
     page,
     parse_id,
@@ -39,38 +45,82 @@ def base_query(request: Request) -> str:
     return urllib.parse.urlencode(kept)
 
 
-@router.get("/runs")
-async def run_list(request: Request) -> Response:
-    now = utcnow()
-    params = request.query_params
-    filters = q.RunFilters.parse(params, now)
-    sort = params.get("sort", "newest")
-    if sort not in q.SORTS:
-        sort = "newest"
-    limit = query_int(request, "limit", 50, PAGE_SIZES)
+@dataclass(frozen=True)
+class ListView:
+    """What the URL asks of the list: its filters, order, page size and position."""
+
+    filters: q.RunFilters
+    sort: str
+    limit: int
+    after: str | None
+    before: str | None
+
+    @classmethod
+    def of(cls, request: Request, now: dt.datetime) -> ListView:
+        params = request.query_params
+        sort = params.get("sort", "newest")
+        return cls(
+            filters=q.RunFilters.parse(params, now),
+            sort=sort if sort in q.SORTS else "newest",
+            limit=query_int(request, "limit", 50, PAGE_SIZES),
+            after=params.get("after"),
+            before=params.get("before"),
+        )
+
+
+async def _rows(request: Request, view: ListView, now: dt.datetime) -> dict[str, Any]:
+    """The live region's context: the page of runs and how many match."""
     async with database(request).read() as conn:
         result = await q.run_page(
-            conn, filters, sort, limit, params.get("after"), params.get("before"), now
+            conn, view.filters, view.sort, view.limit, view.after, view.before, now
         )
-        total = await q.count_runs(conn, filters)
-        choices = await q.choices(conn)
-    context = {
-        "filters": filters,
-        "raw": params,
-        "sort": sort,
-        "sorts": q.SORT_LABELS,
-        "limit": limit,
-        "page_sizes": PAGE_SIZES,
+        total = await q.count_runs(conn, view.filters)
+    return {
+        "filters": view.filters,
         "result": result,
         "total": total,
         "capped": total > COUNT_CAP,
         "cap": COUNT_CAP,
+        "base_query": base_query(request),
+    }
+
+
+@router.get("/runs")
+async def run_list(request: Request) -> Response:
+    now = utcnow()
+    view = ListView.of(request, now)
+    rows = await _rows(request, view, now)
+    async with database(request).read() as conn:
+        choices = await q.choices(conn)
+    context = {
+        **rows,
+        "raw": request.query_params,
+        "sort": view.sort,
+        "sorts": q.SORT_LABELS,
+        "limit": view.limit,
+        "page_sizes": PAGE_SIZES,
         "states": [*STATE_TYPES, q.LATE],
         "ranges": list(q.RANGES),
         "choices": choices,
-        "base_query": base_query(request),
+        "live_query": request.url.query,
     }
     return page(request, "pages/runs.html", context)
+
+
+@router.get("/live/runs")
+async def live_runs(request: Request) -> Response:
+    """The list's rows for the same URL query: 304 while the runs on that page and the
+    match count are as the browser has them."""
+    now = utcnow()
+    view = ListView.of(request, now)
+    async with database(request).read() as conn:
+        w = q.window(view.filters, view.sort, view.after, view.before, conn.dialect.name)
+        token = await live.runs_token(conn, w, view.limit, now)
+
+    async def context() -> dict[str, Any]:
+        return await _rows(request, view, now)
+
+    return await live_partial(request, token, "partials/run_list.html", context)
 
 
 @router.post("/runs/bulk")

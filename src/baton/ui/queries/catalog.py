@@ -201,3 +201,16 @@ async def upcoming_and_recent(
         now,
     )
     return upcoming, recent
+
+
+async def queue_names(conn: AsyncConnection, pool_name: str) -> list[str]:
+    """A pool's queues by priority, for a deployment's queue choice."""
+    wq, wp = t.work_queue, t.work_pool
+    stmt = (
+        sa.select(wq.c.name)
+        .join(wp, wp.c.id == wq.c.work_pool_id)
+        .where(wp.c.name == pool_name)
+        .order_by(wq.c.priority)
+        .limit(200)
+    )
+    return list(await conn.scalars(stmt))

@@ -142,6 +142,31 @@ class RunFilters:
         return out
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where one page of the list sits: its clauses and order, read forwards or backwards."""
+
+    where: list[sa.ColumnElement[bool]]
+    order: tuple[sa.ColumnElement[Any], ...]
+    key: str
+    backwards: bool
+    has_cursor: bool
+
+
+def window(
+    filters: RunFilters, sort: str, after: str | None, before: str | None, dialect: str
+) -> Window:
+    key, column, desc = SORTS.get(sort, SORTS["newest"])
+    where = filters.where(dialect)
+    cursor = Cursor.decode(before) or Cursor.decode(after)
+    backwards = Cursor.decode(before) is not None
+    read_desc = desc != backwards
+    if cursor is not None:
+        where.append(after_clause(column, FR.c.id, cursor, read_desc))
+    order = (column.desc(), FR.c.id.desc()) if read_desc else (column.asc(), FR.c.id.asc())
+    return Window(where, order, key, backwards, cursor is not None)
+
+
 async def run_page(
     conn: AsyncConnection,
     filters: RunFilters,
@@ -151,16 +176,9 @@ async def run_page(
     before: str | None,
     now: dt.datetime,
 ) -> Page:
-    key, column, desc = SORTS.get(sort, SORTS["newest"])
-    where = filters.where(conn.dialect.name)
-    cursor = Cursor.decode(before) or Cursor.decode(after)
-    backwards = Cursor.decode(before) is not None
-    read_desc = desc != backwards
-    if cursor is not None:
-        where.append(after_clause(column, FR.c.id, cursor, read_desc))
-    order = (column.desc(), FR.c.id.desc()) if read_desc else (column.asc(), FR.c.id.asc())
-    rows = await select_runs(conn, where, order, limit + 1, now)
-    return page_of(rows, limit, key, backwards, cursor is not None)
+    w = window(filters, sort, after, before, conn.dialect.name)
+    rows = await select_runs(conn, w.where, w.order, limit + 1, now)
+    return page_of(rows, limit, w.key, w.backwards, w.has_cursor)
 
 
 async def count_runs(conn: AsyncConnection, filters: RunFilters) -> int:

@@ -1,6 +1,9 @@
 // Baton's pages work without this script; it adds local times, "select all", confirmations
 // and live regions: elements with data-live="URL" are refreshed from that URL (the same
-// partial the page rendered) while the page is visible, and stop when the server says so.
+// partial the page rendered) and stop when the server says so. Each poll sends the ETag
+// of the copy it has; an unchanged region answers 304 with no body. A hidden tab does not
+// poll at all: it asks once when it is shown again. A region the user is working in (focus
+// inside it) waits until they leave it, and ticked boxes stay ticked across updates.
 (function () {
   "use strict";
 
@@ -20,6 +23,8 @@
 
   function wireSelectAll(root) {
     root.querySelectorAll("input[data-select-all]").forEach(function (box) {
+      if (box.dataset.selectAllWired) { return; }
+      box.dataset.selectAllWired = "1";
       box.addEventListener("change", function () {
         var form = box.form || box.closest("form");
         if (!form) { return; }
@@ -41,12 +46,28 @@
 
   var MAX_APPENDED_ROWS = 5000;
 
+  function ticked(el) {
+    var out = {};
+    el.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
+      out[box.name + "=" + box.value] = true;
+    });
+    return out;
+  }
+
+  function retick(el, before) {
+    el.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      if (before[box.name + "=" + box.value]) { box.checked = true; }
+    });
+  }
+
   function live(el) {
     var url = el.dataset.live;
     var append = el.dataset.liveMode === "append";
     var every = parseInt(el.dataset.liveEvery || "2000", 10);
     var etag = null;
     var busy = false;
+    var timer = null;
+    var stopped = false;
 
     function target() {
       if (!append) { return url; }
@@ -56,10 +77,25 @@
       return url + (url.indexOf("?") >= 0 ? "&" : "?") + "after=" + encodeURIComponent(cursor);
     }
 
-    function schedule() { window.setTimeout(tick, every); }
+    function schedule() {
+      if (stopped || document.hidden) { return; }  // shown again: onVisible asks at once
+      window.clearTimeout(timer);
+      timer = window.setTimeout(tick, every);
+    }
+
+    function replace(html) {
+      var before = ticked(el);
+      el.innerHTML = html;
+      retick(el, before);
+      wireConfirm(el);
+      wireSelectAll(el);
+    }
 
     function tick() {
-      if (document.hidden || busy) { schedule(); return; }
+      timer = null;
+      if (stopped || busy) { return; }
+      if (document.hidden) { return; }
+      if (!append && el.contains(document.activeElement)) { schedule(); return; }
       busy = true;
       var headers = { "Accept": "text/html" };
       if (etag && !append) { headers["If-None-Match"] = etag; }
@@ -81,8 +117,7 @@
                 for (var i = 0; i < rows.length - MAX_APPENDED_ROWS; i++) { rows[i].remove(); }
               }
             } else {
-              el.innerHTML = html;
-              wireConfirm(el);
+              replace(html);
             }
             localize(el);
             return done;
@@ -92,6 +127,7 @@
         .then(function (done) {
           busy = false;
           if (done) {
+            stopped = true;
             el.removeAttribute("data-live");
             var marker = document.querySelector("[data-live-marker]");
             if (marker && !document.querySelector("[data-live]")) { marker.hidden = true; }
@@ -101,6 +137,9 @@
         });
     }
 
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !stopped && !busy && timer === null) { tick(); }
+    });
     schedule();
   }
 
