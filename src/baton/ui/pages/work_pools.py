@@ -4,6 +4,7 @@ region), and its edit forms. The edit actions are in `pool_edit.py`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import Request
@@ -22,6 +23,7 @@ from baton.ui.web import database, live_partial, page, ui_router
 
 router = ui_router()
 NEW_POOL = {"name": "", "type": "process", "description": "", "concurrency_limit": ""}
+WAITING_SHOWN = 20  # the pool's soonest Scheduled runs on its page
 NEW_QUEUE = {"name": "", "priority": "", "concurrency_limit": "", "description": ""}
 
 
@@ -50,9 +52,9 @@ def pool_draft(pool: dict[str, Any]) -> dict[str, str]:
     }
 
 
-async def _waiting(request: Request, pool_id: Any) -> dict[str, Any]:
+async def _waiting(request: Request, pool_id: Any, now: dt.datetime) -> dict[str, Any]:
     async with database(request).read() as conn:
-        waiting, due, late = await q.waiting_runs(conn, pool_id, utcnow())
+        waiting, due, late = await q.waiting_runs(conn, pool_id, now, WAITING_SHOWN)
     return {"waiting": waiting, "due": due, "late": late}
 
 
@@ -80,7 +82,7 @@ async def render_pool(
         "new_queue": draft if form == "new-queue" and draft else NEW_QUEUE,
         "queue_edit": draft if form.startswith("queue:") and draft else {},
         "problems": problems or {},
-        **await _waiting(request, pool["id"]),
+        **await _waiting(request, pool["id"], utcnow()),
     }
     return page(request, "pages/work_pool.html", context, status=status)
 
@@ -93,10 +95,11 @@ async def pool_page(request: Request, name: str) -> Response:
 @router.get("/work-pools/{name}/live/waiting")
 async def live_waiting(request: Request, name: str) -> Response:
     """The pool's runs waiting: 304 while its scheduled runs are as the browser has them."""
+    now = utcnow()
     async with database(request).read() as conn:
-        pool_id, token = await live.pool_waiting_token(conn, name, utcnow())
+        pool_id, token = await live.pool_waiting_token(conn, name, now, WAITING_SHOWN)
 
     async def context() -> dict[str, Any]:
-        return await _waiting(request, pool_id)
+        return await _waiting(request, pool_id, now)
 
     return await live_partial(request, token, "partials/pool_waiting.html", context)
