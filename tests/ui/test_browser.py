@@ -1,220 +1,186 @@
-"""The UI in real headless Chromium (Debian's package) against a real `baton server start`,
-with data made over the HTTP API: pages render with no console or CSP errors, tabs and forms
-work by clicking, run-now creates a run, live logs and state changes appear without a
-reload. Screenshots of each page land in $BATON_UI_SCREENSHOTS (or a temporary folder)."""
+"""The UI in real headless Chromium (Debian's package, driven by Playwright) against a real
+`baton server start`, with data made by the real Prefect client: pages render with no
+console or CSP errors, tabs, filters and forms work by clicking and typing, the back button
+restores a filter, run-now creates a run, cancel cancels, live logs and state changes
+appear without a reload. Screenshots of each page land in $BATON_UI_SCREENSHOTS (or a
+temporary folder)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+import re
 from pathlib import Path
 
 import httpx
-import pytest
+from playwright.sync_api import Page, expect
 
-from tests.support.server import baton_env, baton_server
-from tests.ui.cdp import CHROMIUM, Page, chromium
-from tests.ui.data import HOSTILE, POOL, Seeded, logs, seed, set_run_state
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is missing: `make system-deps` installs Debian's chromium",
-)
+from tests.ui.conftest import Site, no_errors
+from tests.ui.prefect_data import HOSTILE, POOL, live_flow, run_named
 
 
-@dataclass
-class Site:
-    url: str
-    data: Seeded
-    shots: Path
+def localized(page: Page) -> None:
+    """Our one script ran: times were turned into local time."""
+    if page.locator("time[datetime]").count():
+        expect(page.locator("time[data-local]").first).to_be_attached()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    home = tmp_path_factory.mktemp("baton-home")
-    shots = Path(os.environ.get("BATON_UI_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    with baton_server(baton_env(home)) as server:
-
-        async def make() -> Seeded:
-            async with httpx.AsyncClient(base_url=server.base_url) as client:
-                return await seed(client)
-
-        yield Site(server.base_url, asyncio.run(make()), shots)
-
-
-async def api(site: Site) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=site.url)
-
-
-def no_errors(page: Page, *expected: str) -> None:
-    """No console error, exception or browser error, but those `expected` (Chromium logs
-    every 4xx document as a failed load: a refused form answers 422 on purpose)."""
-    errors = [e for e in page.errors if not any(x in e for x in expected)]
-    assert errors == [], "\n".join(errors)
-
-
-async def test_every_page_renders_cleanly(site: Site) -> None:
+def test_every_page_renders_cleanly(
+    site: Site, page: Page, console: list[str], shots: Path
+) -> None:
     d = site.data
     pages = {
-        "dashboard": ("/", "Flow runs by state"),
-        "runs": ("/runs", "failing-run"),
-        "run": (f"/runs/{d.running_id}", "hello from the flow"),
-        "subflow": (f"/runs/{d.subflow_id}", "inner-task-0"),
-        "flows": ("/flows", "etl-flow"),
-        "flow": (f"/flows/{d.flow_id}", "nightly"),
-        "deployments": ("/deployments", "every day at 09:00"),
-        "deployment": (f"/deployments/{d.deployment_id}", "Run now"),
-        "work-pools": ("/work-pools", POOL),
-        "work-pool": (f"/work-pools/{POOL}", "worker-1"),
-        "logs": ("/logs", "hello from the flow"),
-        "artifacts": ("/artifacts", "Nightly report"),
-        "artifact": (f"/artifacts/{d.artifact_id}", "Rows: 7"),
-        "variables": ("/variables", "batch_size"),
-        "events": ("/events", "prefect.flow-run."),
-        "concurrency": ("/concurrency", "nightly"),
+        "dashboard": ("/", ["Flow runs by state", "failing-run"]),
+        "runs": ("/runs", ["failing-run", "nightly-load", "cancel-me-please"]),
+        "run": (f"/runs/{d.completed_id}", ["hello from the flow", "boom <b>not bold</b>"]),
+        "run-tasks": (f"/runs/{d.completed_id}?tab=tasks", ["extract-", "transform-", "load-"]),
+        "run-artifacts": (f"/runs/{d.completed_id}?tab=artifacts", ["report", "rows"]),
+        "failed-run": (f"/runs/{d.failed_id}", ["ValueError: bad row"]),
+        "subflow": (f"/runs/{d.subflow_id}", ["inner-task-", "the subflow runs"]),
+        "flows": ("/flows", ["etl-flow", "failing-flow", "child-flow"]),
+        "flow": (f"/flows/{d.flow_id}", ["nightly", "nightly-load"]),
+        "deployments": ("/deployments", ["every day at 09:00", "America/New_York"]),
+        "deployment": (f"/deployments/{d.deployment_id}", ["Run now", "cancel-me-please"]),
+        "work-pools": ("/work-pools", [POOL]),
+        "work-pool": (f"/work-pools/{POOL}", ["worker-1", "default"]),
+        "logs": ("/logs", ["hello from the flow", "about to fail"]),
+        "artifacts": ("/artifacts", ["Nightly report"]),
+        "artifact": (f"/artifacts/{d.artifact_id}", ["Rows: 7"]),
+        "variables": ("/variables", ["batch_size"]),
+        "events": ("/events", ["prefect.flow-run."]),
+        "concurrency": ("/concurrency", ["nightly", "warehouse-writes"]),
     }
-    async with chromium() as page:
-        for name, (path, expected) in pages.items():
-            await page.goto(site.url + path)
-            text = await page.text()
-            assert expected in text, (path, expected)
-            # Our one script ran: times were turned into local time.
-            if await page.eval("document.querySelector('time[datetime]') !== null"):
-                await page.wait_for("document.querySelector('time[data-local]') !== null")
-            await page.screenshot(site.shots / f"{name}.png")
-        # The hostile run name is text, never markup: only our own script is on the page.
-        await page.goto(f"{site.url}/runs/{d.running_id}")
-        assert await page.eval("document.querySelector('h1').textContent") == HOSTILE
-        assert await page.eval("document.scripts.length") == 1
-        # A phone-sized screen still shows the page.
-        await page.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
-        )
-        await page.goto(f"{site.url}/runs")
-        await page.screenshot(site.shots / "runs-phone.png")
-        no_errors(page)
+    for name, (path, expected) in pages.items():
+        page.goto(site.url + path)
+        text = page.locator("body").inner_text()
+        for words in expected:
+            assert words in text, (path, words)
+        localized(page)
+        page.screenshot(path=shots / f"{name}.png")
+    # The hostile run name is text, never markup: only our own script is on the page.
+    page.goto(f"{site.url}/runs/{d.hostile_id}")
+    expect(page.locator("h1")).to_have_text(HOSTILE)
+    assert page.evaluate("document.scripts.length") == 1
+    # A phone-sized screen still shows the page.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{site.url}/runs")
+    expect(page.locator("h1")).to_be_visible()
+    page.screenshot(path=shots / "runs-phone.png")
+    no_errors(console)
 
 
-async def test_tabs_filters_and_keyboard(site: Site) -> None:
-    d = site.data
-    async with chromium() as page:
-        await page.goto(f"{site.url}/runs/{d.running_id}")
-        loaded = page.expect("Page.loadEventFired")
-        await page.click('a[href$="?tab=tasks"]')
-        await asyncio.wait_for(loaded, 15)
-        assert await page.eval("location.search") == "?tab=tasks"
-        assert "transform-0" in await page.text()
-        assert await page.eval("document.querySelector('[aria-current=page]').textContent")
-
-        # The run list's filter form: tick Failed, apply, and the URL carries the filter.
-        await page.goto(f"{site.url}/runs")
-        await page.click("input[name=state][value=FAILED]")
-        loaded = page.expect("Page.loadEventFired")
-        await page.click("form.filters button[type=submit]")
-        await asyncio.wait_for(loaded, 15)
-        assert "state=FAILED" in await page.eval("location.search")
-        text = await page.text()
-        assert "failing-run" in text
-        assert "finished-run" not in text
-
-        # Keyboard: the skip link is the first stop, and it is visible when focused.
-        await page.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Tab", "code": "Tab"})
-        await page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Tab", "code": "Tab"})
-        assert await page.eval("document.activeElement.className") == "skip"
-        no_errors(page)
+def test_tabs_and_keyboard(site: Site, page: Page, console: list[str]) -> None:
+    page.goto(f"{site.url}/runs/{site.data.completed_id}")
+    page.click('a[href$="?tab=tasks"]')
+    expect(page).to_have_url(re.compile(r"\?tab=tasks$"))
+    expect(page.locator("main")).to_contain_text("transform-")
+    expect(page.locator('a[href$="?tab=tasks"]')).to_have_attribute("aria-current", "page")
+    # Keyboard: the skip link is the first stop, and it is visible when focused.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    expect(page.locator(".skip")).to_be_visible()
+    no_errors(console)
 
 
-async def test_run_now_creates_a_run(site: Site) -> None:
+def test_run_filters_live_in_the_url(site: Site, page: Page, console: list[str]) -> None:
+    page.goto(f"{site.url}/runs")
+    rows = page.locator("main table")
+    expect(rows).to_contain_text("nightly-load")
+    # Tick Failed, apply: the URL carries the filter and only the failed run is left.
+    page.check("input[name=state][value=FAILED]")
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"[?&]state=FAILED"))
+    expect(rows).to_contain_text("failing-run")
+    expect(rows).not_to_contain_text("nightly-load")
+    # Clear it, then type a name and a tag, pick the flow.
+    page.uncheck("input[name=state][value=FAILED]")
+    page.fill("input[name=q]", "nightly")
+    page.fill("input[name=tag]", "blue")
+    page.select_option("select[name=flow]", label="etl-flow")
+    page.click("form.filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"[?&]q=nightly"))
+    assert "tag=blue" in page.url
+    assert f"flow={site.data.flow_id}" in page.url
+    assert "state=" not in page.url
+    expect(rows).to_contain_text("nightly-load")
+    expect(rows).not_to_contain_text("failing-run")
+    expect(rows).not_to_contain_text("cancel-me-please")
+    # A tag no run has: nothing matches.
+    page.fill("input[name=tag]", "no-such-tag")
+    page.press("input[name=tag]", "Enter")
+    expect(page).to_have_url(re.compile(r"tag=no-such-tag"))
+    expect(page.locator("main")).not_to_contain_text("nightly-load")
+    # Back, back: each filter comes back, with its form filled in.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"tag=blue"))
+    expect(page.locator("input[name=q]")).to_have_value("nightly")
+    expect(page.locator("input[name=tag]")).to_have_value("blue")
+    expect(rows).to_contain_text("nightly-load")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"[?&]state=FAILED"))
+    expect(page.locator("input[name=state][value=FAILED]")).to_be_checked()
+    expect(page.locator("input[name=q]")).to_have_value("")
+    expect(rows).to_contain_text("failing-run")
+    expect(rows).not_to_contain_text("nightly-load")
+    no_errors(console)
+
+
+def test_run_now_creates_a_run(site: Site, page: Page, console: list[str]) -> None:
     path = f"{site.url}/deployments/{site.data.deployment_id}"
-    async with chromium() as page:
-        await page.goto(path)
-        await page.eval(
-            "document.querySelector('input[name=\"param.n\"]').value = '42';"
-            "document.querySelector('input[name=name]').value = 'clicked-in-chromium';"
-        )
-        loaded = page.expect("Page.loadEventFired")
-        await page.click(".run-form button[type=submit]")
-        await asyncio.wait_for(loaded, 15)
-        assert "/runs/" in await page.eval("location.pathname")
-        text = await page.text()
-        assert "Flow run clicked-in-chromium created." in text
-        assert '"n":42' in text
+    page.goto(path)
+    form = page.locator(".run-form")
+    form.locator('input[name="param.n"]').fill("42")
+    form.locator("input[name=name]").fill("clicked-in-chromium")
+    form.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]{36}"))
+    expect(page.locator("main")).to_contain_text("Flow run clicked-in-chromium created.")
+    expect(page.locator("main")).to_contain_text('"n":42')
 
-        # A refused value comes back on the form, with the reason next to the field.
-        await page.goto(path)
-        await page.eval("document.querySelector('input[name=\"param.n\"]').value = ''")
-        await page.eval("document.querySelector('textarea[name=\"param.extra\"]').value = '[1, 2]'")
-        loaded = page.expect("Page.loadEventFired")
-        await page.click(".run-form button[type=submit]")
-        await asyncio.wait_for(loaded, 15)
-        assert "Parameter 'extra' is invalid" in await page.text()
-        no_errors(page, "status of 422 (Unprocessable Entity)")
-    async with await api(site) as client:
-        found = await client.post(
-            "/api/flow_runs/filter",
-            json={"flow_runs": {"name": {"any_": ["clicked-in-chromium"]}}},
-        )
-        [run] = found.json()
-        assert run["parameters"]["n"] == 42
-        assert run["deployment_id"] == site.data.deployment_id
+    # A refused value comes back on the form, with the reason next to the field.
+    page.goto(path)
+    form.locator('input[name="param.n"]').fill("")
+    form.locator('[name="param.extra"]').fill("[1, 2]")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("main")).to_contain_text("Parameter 'extra' is invalid")
+    no_errors(console, "status of 422 (Unprocessable Entity)")
+    [run] = site.prefect.post(
+        "/flow_runs/filter", {"flow_runs": {"name": {"any_": ["clicked-in-chromium"]}}}
+    )
+    assert run["parameters"]["n"] == 42
+    assert run["deployment_id"] == site.data.deployment_id
 
 
-async def test_live_logs_and_state_arrive_without_reload(site: Site) -> None:
-    async with await api(site) as client:
-        run = (
-            await client.post(
-                f"/api/deployments/{site.data.deployment_id}/create_flow_run",
-                json={"name": "live-run", "parameters": {"n": 1}},
-            )
-        ).json()
-        await set_run_state(client, run["id"], "PENDING")
-        await set_run_state(client, run["id"], "RUNNING")
-        async with chromium() as page:
-            await page.goto(f"{site.url}/runs/{run['id']}")
-            assert "No logs yet" in await page.text()
-            await page.eval("window.__sameDocument = true")
-            await logs(client, run["id"], (20, "first live line"), (40, "second <i>live</i> line"))
-            await page.wait_for(
-                "document.querySelector('#log-rows').innerText.includes('second <i>live</i> line')"
-            )
-            rows = await page.eval("document.querySelectorAll('#log-rows tr[data-cursor]').length")
-            assert rows == 2
-            await set_run_state(client, run["id"], "COMPLETED")
-            await page.wait_for(
-                "document.querySelector('#run-header .badge').textContent.trim() === 'Completed'"
-            )
-            # No reload happened: the page is the same document.
-            assert await page.eval("window.__sameDocument") is True
-            await logs(client, run["id"], (20, "late straggler"))
-            await page.wait_for("document.body.innerText.includes('late straggler')")
-            assert (
-                await page.eval("document.querySelectorAll('#log-rows tr[data-cursor]').length")
-                == 3
-            )
-            await page.screenshot(site.shots / "run-live.png")
-            no_errors(page)
+def test_live_logs_and_state_arrive_without_reload(
+    site: Site, page: Page, console: list[str], shots: Path, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    with live_flow(site.prefect, "live-run", "--go", str(go)) as flow:
+        run = run_named(site.prefect, "live-run")
+        page.goto(f"{site.url}/runs/{run['id']}")
+        expect(page.locator("#run-header .badge")).to_have_text("Running")
+        # The client sends its logs in batches: the first line arrives by itself.
+        expect(page.locator("#log-rows")).to_contain_text("first live line")
+        page.evaluate("window.__sameDocument = true")
+        go.touch()
+        expect(page.locator("#log-rows")).to_contain_text("second <i>live</i> line")
+        expect(page.locator("#run-header .badge")).to_have_text("Completed")
+        flow.finish()
+    # The engine's closing line comes in its last batch.
+    expect(page.locator("#log-rows")).to_contain_text("Finished in state Completed")
+    # No reload happened: the page is the same document.
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator("#log-rows i").count() == 0  # the message is text, never markup
+    messages = page.locator("#log-rows tr[data-cursor] td.msg").all_inner_texts()
+    assert len(messages) == len(set(messages)), messages  # no row appended twice
+    page.screenshot(path=shots / "run-live.png")
+    no_errors(console)
 
 
-async def test_bulk_cancel_from_the_list(site: Site) -> None:
-    async with await api(site) as client:
-        run = (
-            await client.post(
-                f"/api/deployments/{site.data.deployment_id}/create_flow_run",
-                json={"name": "cancel-me-please", "parameters": {"n": 1}},
-            )
-        ).json()
-        async with chromium() as page:
-            await page.goto(f"{site.url}/runs?q=cancel-me-please")
-            await page.click(f'input[name=run][value="{run["id"]}"]')
-            loaded = page.expect("Page.loadEventFired")
-            await page.click("button[name=action][value=cancel]")
-            await asyncio.wait_for(loaded, 15)
-            assert "Cancelled 1 run." in await page.text()
-            assert await page.eval("location.search") == "?q=cancel-me-please"
-            no_errors(page)
-        state = (await client.get(f"/api/flow_runs/{run['id']}")).json()["state_type"]
-        assert state == "CANCELLED"
+def test_cancel_from_the_list(site: Site, page: Page, console: list[str]) -> None:
+    run_id = site.data.cancel_id
+    page.goto(f"{site.url}/runs?q=cancel-me-please")
+    page.check(f'input[name=run][value="{run_id}"]')
+    page.click("button[name=action][value=cancel]")
+    expect(page.locator("main")).to_contain_text("Cancelled 1 run.")
+    expect(page).to_have_url(re.compile(r"\?q=cancel-me-please$"))
+    no_errors(console)
+    state = httpx.get(f"{site.prefect.api}/flow_runs/{run_id}", timeout=30).json()
+    assert state["state_type"] == "CANCELLED"

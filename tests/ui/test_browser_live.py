@@ -1,0 +1,61 @@
+"""A run-detail page left open while its run streams thousands of log lines (the real Prefect
+client's logger) keeps a bounded page: the appended log rows are capped, the regions that
+refresh (header, timeline) replace their content rather than pile it up, and the DOM and
+the JS heap (measured after a forced garbage collection, over the DevTools protocol) stop
+growing once the cap is reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import CDPSession, Page, expect
+
+from tests.compat.conftest import Prefect
+from tests.ui.conftest import no_errors
+from tests.ui.prefect_data import live_flow, run_named
+
+CAP = 5000  # MAX_APPENDED_ROWS in baton.js
+BURST = 6500  # lines logged at once: more than the cap
+RATE = 40  # then lines a second, until the test is done
+
+
+def metrics(cdp: CDPSession) -> dict[str, float]:
+    cdp.send("HeapProfiler.collectGarbage")
+    got = cdp.send("Performance.getMetrics")
+    return {m["name"]: m["value"] for m in got["metrics"]}
+
+
+def test_open_run_page_stays_bounded(
+    prefect_server: Prefect, page: Page, console: list[str], tmp_path: Path
+) -> None:
+    go, stop = tmp_path / "go", tmp_path / "stop"
+    args = ["--go", str(go), "--burst", str(BURST), "--rate", str(RATE), "--task-every", "1"]
+    args += ["--stop", str(stop)]
+    with live_flow(prefect_server, "chatty-run", *args) as flow:
+        run = run_named(prefect_server, "chatty-run")
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(f"{prefect_server.server.base_url}/runs/{run['id']}")
+        rows = page.locator("#log-rows tr[data-cursor]")
+        expect(page.locator("#log-rows")).to_contain_text("first live line")
+        go.touch()  # the burst starts once the page is open and live
+        expect(rows).to_have_count(CAP, timeout=45_000)
+        full = metrics(cdp)
+        # Keep it streaming: steady lines and a task a second, header and timeline refreshing.
+        last = rows.last.get_attribute("data-cursor")
+        for _ in range(3):
+            expect(rows.last).not_to_have_attribute("data-cursor", last or "", timeout=10_000)
+            last = rows.last.get_attribute("data-cursor")
+        expect(page.locator("#log-rows")).to_contain_text("steady line", timeout=15_000)
+        assert rows.count() == CAP
+        later = metrics(cdp)
+        stop.touch()
+        flow.finish()
+    assert page.locator("#run-header").count() == 1
+    # Rows are swapped one for one at the cap: the DOM and the heap stay where they were.
+    assert later["Nodes"] <= full["Nodes"] * 1.05, (full["Nodes"], later["Nodes"])
+    assert later["JSHeapUsedSize"] <= full["JSHeapUsedSize"] * 1.5 + 2e6, (
+        full["JSHeapUsedSize"],
+        later["JSHeapUsedSize"],
+    )
+    no_errors(console)
