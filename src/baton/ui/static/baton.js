@@ -143,6 +143,12 @@
     schedule();
   }
 
+  // Back and forward restore a page with its filter forms as last edited, not as its URL
+  // says: put them back to what the server rendered for that URL.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[method=get]").forEach(function (form) { form.reset(); });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     localize(document);
     wireSelectAll(document);
