@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from baton.api.responses import dumps
-from baton.core.runs import encode_runs, raw_columns, run_out
+from baton.core.runs import encode_runs, raw_select, run_out
 from baton.db import tables as t
 from tests.api.test_flow_runs import make_flow, make_run, set_state
 
@@ -20,7 +20,7 @@ async def _both(app: FastAPI, table: sa.Table) -> tuple[Any, Any]:
     now = dt.datetime.now(dt.UTC)
     async with app.state.db.read() as conn:
         typed = (await conn.execute(sa.select(table).order_by(table.c.id))).mappings().all()
-        raw = (await conn.execute(sa.select(*raw_columns(table)).order_by(table.c.id))).all()
+        raw = (await conn.execute(raw_select(table).order_by(table.c.id))).all()
         dialect = conn.dialect.name
     slow = [run_out(row, now) for row in typed]
     fast = encode_runs(raw, table, dialect, now)

@@ -25,12 +25,13 @@ from baton.api import (
     worker_channel,
 )
 from baton.api.access import authorize
+from baton.api.routing import API_PREFIX
 
 
 def api_router() -> APIRouter:
     # Every route checks the caller's role (`authorize`); the access middleware has
     # checked their credentials before.
-    router = APIRouter(prefix="/api", dependencies=[Depends(authorize)])
+    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
     for module in (
         health,
         metrics,

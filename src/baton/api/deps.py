@@ -12,17 +12,17 @@ from baton.events.store import EventBus, EventStore
 from baton.services import Services
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _event_bus(request: Request) -> EventBus:
+async def _event_bus(request: Request) -> EventBus:
     store: EventStore = request.app.state.events
     return store.bus
 
 
-def _scheduler_nudge(request: Request) -> Callable[[], None]:
+async def _scheduler_nudge(request: Request) -> Callable[[], None]:
     """Wakes the scheduler (a no-op when services are off)."""
     services: Services | None = getattr(request.app.state, "services", None)
     return services.nudge_scheduler if services is not None else _nothing

@@ -4,9 +4,10 @@ the shape of a run on the wire."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -159,15 +160,25 @@ _UTC = dt.UTC
 INTERNAL_COLUMNS = frozenset({"claimed_until"})
 
 
-def wire_columns(table: sa.Table) -> list[sa.Column[Any]]:
-    return [c for c in table.columns if c.name not in INTERNAL_COLUMNS]
+@functools.cache
+def wire_columns(table: sa.Table) -> tuple[sa.Column[Any], ...]:
+    return tuple(c for c in table.columns if c.name not in INTERNAL_COLUMNS)
 
 
-def raw_columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
-    """The table's wire columns without result processing (raw driver values)."""
-    return [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in wire_columns(table)]
+@functools.cache
+def wire_names(table: sa.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in wire_columns(table))
 
 
+@functools.cache
+def raw_select(table: sa.Table) -> sa.Select[Any]:
+    """SELECT of the table's wire columns without result processing (raw driver values).
+    Built once per table: building it costs more than the query it runs."""
+    columns = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in wire_columns(table)]
+    return cast("sa.Select[Any]", sa.select(*columns))
+
+
+@functools.cache
 def _kinds(table: sa.Table) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {"uuid": [], "time": [], "json": [], "bool": []}
     for column in wire_columns(table):
@@ -198,12 +209,12 @@ def _parse_sqlite_time(value: str) -> dt.datetime:
 def encode_runs(
     rows: Sequence[Sequence[Any]], table: sa.Table, dialect: str, now: dt.datetime
 ) -> list[dict[str, Any]]:
-    """Raw rows selected with `raw_columns(table)` → runs as the wire shows them.
+    """Raw rows selected with `raw_select(table)` → runs as the wire shows them.
 
     The estimates repeat `estimated_run_time` and `estimated_start_time_delta` inline,
     parsing only the times they need; tests/db/test_run_encoding.py holds them equal.
     """
-    names = [c.name for c in wire_columns(table)]
+    names = wire_names(table)
     kinds = _kinds(table)
     sqlite = dialect == "sqlite"
     parse = _parse_sqlite_time if sqlite else _same
@@ -263,7 +274,7 @@ async def list_runs(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Runs of `table` matching `where`, encoded for the wire (the fast path)."""
-    stmt = sa.select(*raw_columns(table)).where(*where).order_by(*order)
+    stmt = raw_select(table).where(*where).order_by(*order)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     rows = (await conn.execute(stmt)).all()
