@@ -8,6 +8,7 @@ runner (`Prefect`) and the report reader are the compatibility tests' own."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ def make_data(prefect: Prefect) -> Made:
     if not (PREFECT_BIN / "prefect").exists():
         raise AssertionError(".venv-prefect is missing: run `make prefect`")
     ok(prefect.cli("work-pool", "create", POOL, "--type", "process"))
-    ids = reported(ok(prefect.python(str(FLOWS / "ui_data.py"))))
+    # Run from Prefect's home, so the deployment's entrypoint reads "ui_data.py:etl".
+    script = Path(shutil.copy(FLOWS / "ui_data.py", prefect.home))
+    ids = reported(ok(prefect.python(str(script))))
     [subflow] = prefect.post(
         "/flow_runs/filter", {"flow_runs": {"name": {"any_": ["child-subflow"]}}}
     )
