@@ -3,8 +3,9 @@
 It logs "first live line"; waits for the file --go (if given); logs "second <i>live</i>
 line" and --burst numbered lines; then, until the file --stop appears or --seconds pass
 (whichever comes first, when given),
-logs --rate lines a second and runs a small task every --task-every seconds (task-run
-state changes for the timeline)."""
+logs --rate lines a second, runs a small task every --task-every seconds (task-run state
+changes for the timeline) and, with --subflow-every, a small subflow (new runs for the runs
+list)."""
 
 import argparse
 import time
@@ -19,6 +20,12 @@ def tick(i: int) -> int:
     return i
 
 
+@flow(name="blip")
+def blip(i: int) -> int:
+    get_run_logger().info("blip %s", i)
+    return i
+
+
 @flow(name="live-flow")
 def live(
     go: str = "",
@@ -27,6 +34,7 @@ def live(
     stop: str = "",
     seconds: float = 0,
     task_every: float = 5,
+    subflow_every: float = 0,
 ) -> None:
     logger = get_run_logger()
     logger.info("first live line")
@@ -36,7 +44,7 @@ def live(
     for i in range(burst):
         logger.info("burst line %s of %s", i, burst)
     end = time.monotonic() + seconds if seconds else float("inf")
-    next_task = time.monotonic()
+    next_task = next_subflow = time.monotonic()
     line = 0
     # Without --stop or --seconds the flow ends here.
     while (stop or seconds) and time.monotonic() < end and not (stop and Path(stop).exists()):
@@ -44,6 +52,9 @@ def live(
         if now >= next_task:
             tick(line)
             next_task = now + task_every
+        if subflow_every and now >= next_subflow:
+            blip(line)
+            next_subflow = now + subflow_every
         for _ in range(int(rate)):
             logger.info("steady line %s", line)
             line += 1
@@ -59,6 +70,7 @@ if __name__ == "__main__":
     parser.add_argument("--stop", default="")
     parser.add_argument("--seconds", type=float, default=0)
     parser.add_argument("--task-every", type=float, default=5)
+    parser.add_argument("--subflow-every", type=float, default=0)
     args = parser.parse_args()
     live.with_options(flow_run_name=args.name)(
         go=args.go,
@@ -67,4 +79,5 @@ if __name__ == "__main__":
         stop=args.stop,
         seconds=args.seconds,
         task_every=args.task_every,
+        subflow_every=args.subflow_every,
     )
