@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from baton import __version__
-from baton.cli.output import err, fail, note
+from baton.cli.output import fail, note, say
 from baton.errors import ConfigError, StartupError
 from baton.settings import LOG_FORMATS, LOG_LEVELS, Settings, mask_url
 
@@ -101,19 +101,20 @@ def start(
 
     scheme = "https" if settings.ssl_certfile else "http"
     base = f"{scheme}://{_display_host(settings.host)}:{settings.port}"
-    err.print(f"[bold]Baton {__version__}[/]")
-    err.print(f"  UI        {base}")
-    err.print(f"  API       {base}/api")
-    err.print(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
-    err.print(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
-    err.print(f"  Access    {_access(settings)}")
+    say(f"Baton {__version__}", bold=True)
+    say(f"  UI        {base}")
+    say(f"  API       {base}/api")
+    say(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
+    say(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
+    say(f"  Access    {_access(settings)}")
     if settings.exposed_without_auth:
-        err.print(
-            f"[bold red]WARNING: listening on {settings.host} with no access control: anyone "
-            "who can reach this port can run and change your flows. Use --auth keys (or "
-            "basic), and TLS.[/]"
+        say(
+            f"WARNING: listening on {settings.host} with no access control: anyone who can "
+            "reach this port can run and change your flows. Use --auth keys (or basic), "
+            "and TLS.",
+            warning=True,
         )
-    err.print(f"Point Prefect clients here with PREFECT_API_URL={base}/api")
+    say(f"Point Prefect clients here with PREFECT_API_URL={base}/api")
     configure_logging(settings.log_level, settings.log_format)
     serve(settings, sock)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from baton.ui.format import pretty_json
@@ -16,6 +15,8 @@ MAX_TABLE_ROWS = 1000
 
 
 def render_markdown(text: str) -> Markup:
+    from markdown_it import MarkdownIt  # on first use: most servers never render an artifact
+
     md = MarkdownIt("js-default", {"html": False, "linkify": False}).enable("table")
     md.disable("image")
     return Markup(md.render(text))
