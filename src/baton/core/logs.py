@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from baton.core.clock import utcnow, uuid7s
 from baton.db import tables as t
+from baton.db.bulk import insert_many
 from baton.db.database import Database
 from baton.errors import InvalidInput
 from baton.schemas.logs import DEFAULT_LIMIT, MAX_LIMIT, LogCreate, LogFilter, LogSort
@@ -27,28 +28,31 @@ _COLUMNS = (
 )
 
 
+_INSERTED = tuple(c.name for c in _COLUMNS)
+
+
 async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
     """Insert a client's batch in one statement; returns once it is committed."""
     if not logs:
         return 0
     now = utcnow()
     rows = [
-        {
-            "id": log_id,
-            "created": now,
-            "updated": now,
-            "name": log.name,
-            "level": log.level,
-            "message": log.message,
-            "timestamp": log.timestamp,
-            "flow_run_id": log.flow_run_id,
-            "task_run_id": log.task_run_id,
-        }
+        (
+            log_id,
+            now,
+            now,
+            log.name,
+            log.level,
+            log.message,
+            log.timestamp,
+            log.flow_run_id,
+            log.task_run_id,
+        )
         for log, log_id in zip(logs, uuid7s(len(logs)), strict=True)
     ]
 
     def job(conn: sa.Connection) -> None:
-        conn.execute(t.log.insert(), rows)
+        insert_many(conn, t.log, _INSERTED, rows)
 
     await db.write(job)
     return len(rows)

@@ -1,0 +1,72 @@
+"""insert_many stores exactly what SQLAlchemy's own executemany stores, value for value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from baton.core.clock import uuid7s
+from baton.db import tables as t
+from baton.db.bulk import insert_many
+
+COLUMNS = ("id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id")
+
+
+# An aware time outside UTC with zero microseconds, and one with them: stored as UTC.
+EAST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+TIMES = [dt.datetime(2026, 3, 1, 9, 30, 0, tzinfo=EAST), dt.datetime.now(dt.UTC)]
+RUN = uuid.uuid4()
+
+
+def _rows(names: list[str]) -> list[tuple[object, ...]]:
+    times, run = TIMES, RUN
+    return [
+        (
+            log_id,
+            times[i % 2],
+            times[i % 2],
+            name,
+            10 * (i + 1),
+            f"it's line {i} ☃",
+            times[i % 2],
+            run if i else None,
+        )
+        for i, (log_id, name) in enumerate(zip(uuid7s(len(names)), names, strict=True))
+    ]
+
+
+async def test_insert_many_stores_what_execute_stores(app: FastAPI) -> None:
+    db = app.state.db
+    fast, slow = _rows(["fast-a", "fast-b"]), _rows(["slow-a", "slow-b"])
+
+    def job(conn: sa.Connection) -> None:
+        insert_many(conn, t.log, COLUMNS, fast)
+        conn.execute(t.log.insert(), [dict(zip(COLUMNS, row, strict=True)) for row in slow])
+
+    await db.write(job)
+    raw = sa.select(*(sa.type_coerce(t.log.c[c], sa.types.NullType()) for c in COLUMNS))
+    async with db.read() as conn:
+        stored = {row[3]: row for row in (await conn.execute(raw)).all()}
+        typed = {row.name: row for row in (await conn.execute(sa.select(t.log))).all()}
+    for suffix in ("a", "b"):
+        f, s = stored[f"fast-{suffix}"], stored[f"slow-{suffix}"]
+        # Same stored text/values in every column but the id and the name.
+        assert f[1:3] + f[4:] == s[1:3] + s[4:]
+    for row in fast:
+        got = typed[row[3]]
+        assert (got.id, got.timestamp, got.level, got.message, got.flow_run_id) == (
+            row[0],
+            row[6],
+            row[4],
+            row[5],
+            row[7],
+        )
+
+
+async def test_insert_many_of_nothing_is_nothing(app: FastAPI) -> None:
+    await app.state.db.write(lambda conn: insert_many(conn, t.log, COLUMNS, []))
+    async with app.state.db.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(t.log)) == 0
