@@ -1,21 +1,26 @@
 """The UI's page figures (issue 7's quality bars) on a seeded database, server and browser.
 
     .venv/bin/python bench/ui_bench.py --home DIR | --database-url URL [--port P]
-        [--warm 5] [--no-chromium]
+        [--warm 5] [--only LABEL-PART] [--no-chromium]
 
 Seed the database first (bench/seed_ui_data.py). This starts `baton server start
 --no-services` on it, picks real ids for the detail pages from the database (the run with
 the most task runs, a recent ordinary run, the busiest flow, deployment and work pool, the
 latest artifact), then for each page measures:
-  server: the first GET after the server started ("cold"), then the median of `--warm`
-          GETs, timed by the client over loopback (httpx, keep-alive), and the document's
-          bytes as the browser gets them (gzip when the server compresses);
+  server: the first GET after the server started ("cold"), then the median and 95th
+          percentile of `--warm` GETs, timed by the client over loopback (httpx,
+          keep-alive), and the document's bytes as the browser gets them (gzip when the
+          server compresses);
   Chromium: Debian's headless Chromium (driven over the DevTools protocol as in
           tests/ui/cdp.py, same flags) loads the page with an empty, disabled cache
           (`--browser-loads` times, medians): DOMContentLoaded and first contentful paint
           from the Performance API, the number of requests and their encoded bytes
           (headers included) from Network events; then once more with the cache on (a
           revisit: the static files come from the cache, only the document is fetched).
+The live regions' endpoints (/live/runs, /live/dashboard, a pool's /live/waiting, a run's
+live header, timeline and logs) are measured on the server only, twice each: in full (no
+If-None-Match: read and rendered) and unchanged (with the ETag of the previous answer: the
+304 that an open page's polls mostly get).
 Prints a markdown table; asserts nothing.
 """
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import shutil
 import statistics
@@ -68,6 +74,14 @@ class Figures:
     @property
     def median_ms(self) -> float:
         return statistics.median(self.warm_ms) if self.warm_ms else float("nan")
+
+    @property
+    def p95_ms(self) -> float:
+        """The 95th percentile of the warm GETs (nearest rank)."""
+        if not self.warm_ms:
+            return float("nan")
+        ranked = sorted(self.warm_ms)
+        return ranked[max(0, math.ceil(0.95 * len(ranked)) - 1)]
 
 
 # --- the server --------------------------------------------------------------------------
@@ -155,18 +169,51 @@ def pages(ids: dict[str, str]) -> list[tuple[str, str]]:
         ("logs: search 'timeout'", "/logs?q=timeout"),
         ("logs: errors", "/logs?level=40"),
         ("run (most task runs): tasks tab", f"/runs/{ids.get('big_run')}?tab=tasks"),
+        *live_fragments(ids),
     ]
     return [(label, path) for label, path in listed if "/None" not in path]
+
+
+# A live fragment's label ends with this when it is asked with the ETag of its last answer
+# (the poll of an unchanged region, answered 304); other live labels ask without one.
+UNCHANGED = " (304)"
+
+
+def live_fragments(ids: dict[str, str]) -> list[tuple[str, str]]:
+    """The live regions' endpoints, as their pages poll them: each in full (a first poll,
+    or one after a change) and unchanged (If-None-Match, a 304)."""
+    regions = [
+        ("live: runs", "/live/runs"),
+        ("live: runs failed 7d", "/live/runs?state=FAILED&state=CRASHED&range=7d"),
+        ("live: dashboard", "/live/dashboard"),
+        ("live: dashboard 7d", "/live/dashboard?window=7d"),
+        ("live: pool waiting", f"/work-pools/{ids.get('pool')}/live/waiting"),
+        ("live: run header", f"/runs/{ids.get('run')}/live/header"),
+        ("live: big run timeline", f"/runs/{ids.get('big_run')}/live/timeline"),
+        ("live: big run logs", f"/runs/{ids.get('big_run')}/live/logs"),
+    ]
+    out = []
+    for label, path in regions:
+        out += [(label, path), (label + UNCHANGED, path)]
+    return out
+
+
+def is_fragment(label: str) -> bool:
+    return label.startswith("live: ")
 
 
 def measure_server(base: str, targets: list[tuple[str, str]], warm: int) -> list[Figures]:
     results = []
     with httpx.Client(base_url=base, timeout=120, headers={"Accept-Encoding": "gzip"}) as client:
-        for _, path in targets:
+        for label, path in targets:
             fig = Figures(path)
+            headers = {}
+            if label.endswith(UNCHANGED):
+                etag = client.get(path).headers.get("etag")
+                headers = {"If-None-Match": etag} if etag else {}
             for i in range(warm + 1):
                 begin = time.perf_counter()
-                response = client.get(path)
+                response = client.get(path, headers=headers)
                 elapsed = (time.perf_counter() - begin) * 1000
                 if i == 0:
                     fig.cold_ms = elapsed
@@ -176,7 +223,11 @@ def measure_server(base: str, targets: list[tuple[str, str]], warm: int) -> list
                 else:
                     fig.warm_ms.append(elapsed)
             results.append(fig)
-            print(f"  server {fig.median_ms:7.1f} ms  {path}", file=sys.stderr, flush=True)
+            print(
+                f"  server {fig.median_ms:7.1f} ms (p95 {fig.p95_ms:7.1f})  {label}",
+                file=sys.stderr,
+                flush=True,
+            )
     return results
 
 
@@ -285,7 +336,9 @@ async def measure_browser(
 ) -> None:
     async with browser() as page:
         await page.goto(base + "/api/health")  # the browser itself started and warmed up
-        for (_, path), fig in zip(targets, figures, strict=True):
+        for (label, path), fig in zip(targets, figures, strict=True):
+            if is_fragment(label):
+                continue  # a fragment is no page: the browser fetches it from its page
             await page.send("Network.setCacheDisabled", {"cacheDisabled": True})
             cold = []
             for _ in range(repeat):
@@ -312,19 +365,19 @@ def ms(value: float | None) -> str:
 
 def table(targets: list[tuple[str, str]], figures: list[Figures], chromium: bool) -> str:
     lines = [
-        "| page | status | server median ms | server cold ms | HTML KB gz (raw) "
+        "| page | status | server median ms | server p95 ms | server cold ms | HTML KB gz (raw) "
         "| Chromium DCL ms | Chromium FCP ms | requests | KB | revisit FCP ms (requests) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (label, _), f in zip(targets, figures, strict=True):
         browser_cells = (
             f"{ms(f.dcl_ms)} | {ms(f.fcp_ms)} | {f.requests} | {f.transferred / 1024:.1f} "
             f"| {ms(f.warm_fcp_ms)} ({f.warm_requests})"
-            if chromium
+            if chromium and not is_fragment(label)
             else "- | - | - | - | -"
         )
         lines.append(
-            f"| {label} | {f.status} | {f.median_ms:.1f} | {f.cold_ms:.1f} "
+            f"| {label} | {f.status} | {f.median_ms:.1f} | {f.p95_ms:.1f} | {f.cold_ms:.1f} "
             f"| {f.html_bytes / 1024:.1f} ({f.raw_bytes / 1024:.0f}) | {browser_cells} |"
         )
     return "\n".join(lines)
@@ -336,7 +389,10 @@ def main() -> None:
     where.add_argument("--home", type=Path, help="a Baton home holding a seeded baton.db")
     where.add_argument("--database-url", help="a seeded PostgreSQL (or SQLite) database")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
-    parser.add_argument("--warm", type=int, default=5, help="warm GETs per page (median)")
+    parser.add_argument("--warm", type=int, default=5, help="warm GETs per page (median and p95)")
+    parser.add_argument(
+        "--only", default="", help="only the pages whose label contains this (e.g. 'live')"
+    )
     parser.add_argument(
         "--browser-loads", type=int, default=3, help="cold Chromium loads per page (median)"
     )
@@ -352,7 +408,7 @@ def main() -> None:
         home = scratch
         url = parse_database_url(args.database_url)
     ids = asyncio.run(pick_ids(url))
-    targets = pages(ids)
+    targets = [(label, path) for label, path in pages(ids) if args.only in label]
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(port, home, args.database_url)
