@@ -23,7 +23,7 @@ from baton.core.workers import online_clause
 from baton.db import tables as t
 from baton.errors import NotFound
 from baton.ui.format import STATE_TYPES
-from baton.ui.queries.common import FR, capped_count
+from baton.ui.queries.common import FR, capped_count, is_state
 from baton.ui.queries.dashboard import WINDOWS
 from baton.ui.queries.runs import Window
 
@@ -70,11 +70,11 @@ async def dashboard_token(conn: AsyncConnection, now: dt.datetime, window: str) 
     span, bars = WINDOWS[window]
     since = now - span
     in_window = await conn.execute(
-        _per_state(FR.c.state_type.in_(STATE_TYPES), FR.c.expected_start_time >= since)
+        _per_state(is_state(FR.c.state_type, *STATE_TYPES), FR.c.expected_start_time >= since)
     )
-    still_open = await conn.execute(_per_state(FR.c.state_type.in_(OPEN_STATES)))
+    still_open = await conn.execute(_per_state(is_state(FR.c.state_type, *OPEN_STATES)))
     online = online_clause(conn.dialect.name, now)
-    due = [FR.c.state_type == "SCHEDULED", FR.c.expected_start_time < now]
+    due = [is_state(FR.c.state_type, "SCHEDULED"), FR.c.expected_start_time < now]
     parts = [
         *_stats(t.work_pool),
         *_stats(t.deployment),
@@ -101,7 +101,7 @@ async def pool_waiting_token(
     pool_id = await conn.scalar(sa.select(t.work_pool.c.id).where(t.work_pool.c.name == pool_name))
     if pool_id is None:
         raise NotFound(f'Work pool "{pool_name}" not found.')
-    scheduled = [FR.c.state_type == "SCHEDULED", FR.c.work_pool_id == pool_id]
+    scheduled = [is_state(FR.c.state_type, "SCHEDULED"), FR.c.work_pool_id == pool_id]
     soonest = (
         sa.select(FR.c.id, FR.c.updated)
         .where(*scheduled)
@@ -109,6 +109,6 @@ async def pool_waiting_token(
         .limit(shown)
     )
     rows = tuple(tuple(r) for r in await conn.execute(soonest))
-    late = sa.func.sum(sa.case((FR.c.state_name == "Late", 1), else_=0))
+    late = sa.func.sum(sa.case((is_state(FR.c.state_name, "Late"), 1), else_=0))
     counts = sa.select(sa.func.count(), late).where(*scheduled, FR.c.expected_start_time <= now)
     return pool_id, (rows, tuple((await conn.execute(counts)).one()))

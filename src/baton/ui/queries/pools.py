@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.work_queues import ACTIVE_STATES
 from baton.db import tables as t
-from baton.ui.queries.common import FR, select_runs
+from baton.ui.queries.common import FR, is_state, select_runs
 
 
 async def waiting_runs(
     conn: AsyncConnection, pool_id: uuid.UUID, now: dt.datetime, limit: int = 20
 ) -> tuple[list[dict[str, Any]], int, int]:
     """(the pool's Scheduled runs soonest first, how many are due now, how many are late)."""
-    scheduled = [FR.c.state_type == "SCHEDULED", FR.c.work_pool_id == pool_id]
+    scheduled = [is_state(FR.c.state_type, "SCHEDULED"), FR.c.work_pool_id == pool_id]
     runs = await select_runs(
         conn, scheduled, (FR.c.expected_start_time.asc(), FR.c.id.asc()), limit, now
     )
@@ -27,7 +27,7 @@ async def waiting_runs(
         await conn.execute(
             sa.select(
                 sa.func.count(),
-                sa.func.sum(sa.case((FR.c.state_name == "Late", 1), else_=0)),
+                sa.func.sum(sa.case((is_state(FR.c.state_name, "Late"), 1), else_=0)),
             ).where(*scheduled, FR.c.expected_start_time <= now)
         )
     ).one()
@@ -83,7 +83,7 @@ async def limits(conn: AsyncConnection) -> dict[str, list[dict[str, Any]]]:
         # Only the runs holding a slot, found on the state index and counted here: few
         # runs hold one, however many runs there are (a GROUP BY would walk `column`).
         holders = await conn.scalars(
-            sa.select(column).where(FR.c.state_type.in_(ACTIVE_STATES), column.is_not(None))
+            sa.select(column).where(is_state(FR.c.state_type, *ACTIVE_STATES), column.is_not(None))
         )
         active = Counter(holders)
         for r in rows:

@@ -19,6 +19,7 @@ from baton.ui.queries.common import (
     Page,
     after_clause,
     capped_count,
+    is_state,
     page_of,
     select_runs,
 )
@@ -121,9 +122,11 @@ class RunFilters:
         types = [s for s in self.states if s != LATE]
         state_clauses: list[sa.ColumnElement[bool]] = []
         if types:
-            state_clauses.append(c.state_type.in_(types))
+            state_clauses.append(is_state(c.state_type, *types))
         if LATE in self.states:
-            state_clauses.append(sa.and_(c.state_type == "SCHEDULED", c.state_name == "Late"))
+            state_clauses.append(
+                sa.and_(is_state(c.state_type, "SCHEDULED"), is_state(c.state_name, "Late"))
+            )
         if state_clauses:
             out.append(sa.or_(*state_clauses))
         if self.flow_id is not None:
@@ -209,5 +212,5 @@ async def cancellable(conn: AsyncConnection, ids: list[uuid.UUID]) -> set[uuid.U
     would let a finished run without a stored result move to Cancelling)."""
     if not ids:
         return set()
-    stmt = sa.select(FR.c.id).where(FR.c.id.in_(ids), FR.c.state_type.in_(CANCELLABLE))
+    stmt = sa.select(FR.c.id).where(FR.c.id.in_(ids), is_state(FR.c.state_type, *CANCELLABLE))
     return set(await conn.scalars(stmt))
