@@ -129,6 +129,8 @@ flow_run = sa.Table(
     sa.Index(None, "expected_start_time"),
     sa.Index(None, "deployment_id", "expected_start_time"),
     sa.Index(None, "work_queue_id", "next_scheduled_start_time"),
+    # A queue's runs in some states (its slots in use, its late runs): migration 0006.
+    sa.Index(None, "work_queue_id", "state_type"),
     sa.Index(None, "parent_task_run_id"),
     sa.Index(None, "name"),
 )
