@@ -18,7 +18,7 @@ latest artifact), then for each page measures:
           (headers included) from Network events; then once more with the cache on (a
           revisit: the static files come from the cache, only the document is fetched).
 The live regions' endpoints (/live/runs, /live/dashboard, a pool's /live/waiting, a run's
-live header, timeline and logs) are measured on the server only, twice each: in full (no
+live header, timeline and new log lines) are measured on the server only, twice each: in full (no
 If-None-Match: read and rendered) and unchanged (with the ETag of the previous answer: the
 304 that an open page's polls mostly get).
 Prints a markdown table; asserts nothing.
@@ -31,12 +31,14 @@ import asyncio
 import contextlib
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,12 +192,25 @@ def live_fragments(ids: dict[str, str]) -> list[tuple[str, str]]:
         ("live: pool waiting", f"/work-pools/{ids.get('pool')}/live/waiting"),
         ("live: run header", f"/runs/{ids.get('run')}/live/header"),
         ("live: big run timeline", f"/runs/{ids.get('big_run')}/live/timeline"),
-        ("live: big run logs", f"/runs/{ids.get('big_run')}/live/logs"),
+        # As an open run page polls its logs: the lines after the last one it shows.
+        ("live: run logs", f"/runs/{ids.get('run')}/live/logs?level=0&q=&after={CURSOR}"),
     ]
     out = []
     for label, path in regions:
         out += [(label, path), (label + UNCHANGED, path)]
     return out
+
+
+CURSOR = "{cursor}"  # in a path: the last log row's cursor on the run's page
+
+
+def resolve_cursor(client: httpx.Client, path: str) -> str:
+    """`path` with CURSOR replaced by the cursor of the last log row its run's page shows."""
+    if CURSOR not in path:
+        return path
+    shown = client.get(path.split("/live/")[0]).text
+    cursors = re.findall(r'data-cursor="([^"]+)"', shown)
+    return path.replace(CURSOR, urllib.parse.quote(cursors[-1]) if cursors else "")
 
 
 def is_fragment(label: str) -> bool:
@@ -206,6 +221,7 @@ def measure_server(base: str, targets: list[tuple[str, str]], warm: int) -> list
     results = []
     with httpx.Client(base_url=base, timeout=120, headers={"Accept-Encoding": "gzip"}) as client:
         for label, path in targets:
+            path = resolve_cursor(client, path)
             fig = Figures(path)
             headers = {}
             if label.endswith(UNCHANGED):
