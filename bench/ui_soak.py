@@ -11,8 +11,8 @@ run's detail page and the runs list, each in its own window, and leaves them ope
 minute it reads each page's DevTools metrics (Performance.getMetrics): the JS heap as it is
 and after a forced garbage collection, DOM nodes and event listeners (after the
 collection), and the renderer's main-thread busy time (TaskDuration, which includes
-ScriptDuration, layout and paint) over the minute as a percentage of one core. Prints one
-table per page; asserts nothing.
+ScriptDuration, LayoutDuration and RecalcStyleDuration, shown apart, and paint) over the
+minute as a percentage of one core. Prints one table per page; asserts nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Sample:
     listeners: int
     cpu_percent: float  # renderer main-thread busy time over the interval, of one core
     script_percent: float
+    layout_percent: float  # layout and style recalculation
     rows: int  # log rows on the page (the run page's live log view)
 
 
@@ -56,7 +57,7 @@ class Watched:
     cdp: CDPSession
     errors: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
-    _last: tuple[float, float, float] | None = None  # wall, task and script seconds
+    _last: tuple[float, float, float, float] | None = None  # wall, task, script, layout s
 
     def sample(self, minute: float) -> Sample:
         plain = self._metrics()
@@ -64,12 +65,14 @@ class Watched:
         collected = self._metrics()
         wall = time.monotonic()
         task, script = plain["TaskDuration"], plain["ScriptDuration"]
-        cpu = scripting = 0.0
+        layout = plain["LayoutDuration"] + plain["RecalcStyleDuration"]
+        cpu = scripting = laying_out = 0.0
         if self._last is not None:
             span = wall - self._last[0]
             cpu = 100 * (task - self._last[1]) / span
             scripting = 100 * (script - self._last[2]) / span
-        self._last = (wall, task, script)
+            laying_out = 100 * (layout - self._last[3]) / span
+        self._last = (wall, task, script, layout)
         rows = int(self.page.evaluate("document.querySelectorAll('tr[data-cursor]').length"))
         taken = Sample(
             minute,
@@ -79,6 +82,7 @@ class Watched:
             int(collected["JSEventListeners"]),
             cpu,
             scripting,
+            laying_out,
             rows,
         )
         self.samples.append(taken)
@@ -103,15 +107,19 @@ def open_page(browser: Browser, name: str, url: str) -> Watched:
 def table(watched: Watched) -> str:
     lines = [
         f"{watched.name}",
-        "| minute | heap MB | after GC MB | DOM nodes | listeners | CPU % | script % | log rows |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| minute | heap MB | after GC MB | DOM nodes | listeners | CPU % | script % | layout % |"
+        " log rows |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in watched.samples:
-        cpu = f"{s.cpu_percent:.2f}" if s.minute else "—"
-        script = f"{s.script_percent:.2f}" if s.minute else "—"
+        cpu, script, layout = (
+            (f"{s.cpu_percent:.2f}", f"{s.script_percent:.2f}", f"{s.layout_percent:.2f}")
+            if s.minute
+            else ("—", "—", "—")
+        )
         lines.append(
             f"| {s.minute:.0f} | {s.heap_mb:.1f} | {s.retained_mb:.1f} | {s.nodes:,} |"
-            f" {s.listeners:,} | {cpu} | {script} | {s.rows:,} |"
+            f" {s.listeners:,} | {cpu} | {script} | {layout} | {s.rows:,} |"
         )
     return "\n".join(lines)
 

@@ -54,8 +54,9 @@ def test_every_page_renders_cleanly(
         for words in expected:
             assert words in text, (path, words)
         localized(page)
+        # Names, messages and markdown are text, never markup: our own script is the only one.
+        assert page.evaluate("document.scripts.length") == 1, path
         page.screenshot(path=shots / f"{name}.png")
-    # The hostile run name is text, never markup: only our own script is on the page.
     page.goto(f"{site.url}/runs/{d.hostile_id}")
     expect(page.locator("h1")).to_have_text(HOSTILE)
     assert page.evaluate("document.scripts.length") == 1
