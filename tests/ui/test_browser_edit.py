@@ -77,9 +77,10 @@ def test_deployment_edit_and_schedules(
     edit.get_by_role("button", name="Save").click()
     problem = page.locator(".field:has(#dep-params) .problem[role=alert]")
     expect(problem).to_be_visible()
-    expect(problem).not_to_be_empty()
+    expect(problem).to_contain_text("not valid JSON")
     expect(page.locator("#dep-params")).to_have_value("{oops")  # what was typed is kept
     expect(notice(page)).to_have_count(0)
+    problem.scroll_into_view_if_needed()
     page.screenshot(path=shots / "edit-deployment-bad-parameters.png")
     assert site.prefect.get(f"/deployments/{site.data.deployment_id}")["concurrency_limit"] == 3
 
@@ -161,6 +162,7 @@ def test_work_pool_create_edit_and_queues(
     fast.get_by_role("button", name="Save queue").click()
     expect(notice(page)).to_have_text("Work queue fast-lane saved.")
     expect(fast.locator("td").nth(1)).to_have_text("2")
+    fast.scroll_into_view_if_needed()
     page.screenshot(path=shots / "edit-pool-queue-saved.png")
 
     # The default queue cannot go: the core's refusal is the notice, the queue stays.
