@@ -33,7 +33,7 @@ def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any)
         engine = create_async_engine(url, **common, **kw)
         _install_sqlite_hooks(engine.sync_engine, role)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=kw.pop("max_overflow", 10),
@@ -44,6 +44,19 @@ def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any)
         **common,
         **kw,
     )
+    _install_postgres_hooks(engine.sync_engine)
+    return engine
+
+
+def _install_postgres_hooks(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # asyncpg prepares every statement, and after five runs PostgreSQL may switch to a
+        # generic plan made without the bound values: "state = $1" then looks like any state
+        # (not the 3% that are SCHEDULED) and a 0.4 ms count became a 130 ms scan. Plan each
+        # execution with its values. SET, not a startup parameter, so PgBouncer accepts it;
+        # on asyncpg's own connection, outside the transaction the adapter would roll back.
+        dbapi_conn.run_async(lambda conn: conn.execute("SET plan_cache_mode = force_custom_plan"))
 
 
 def create_sqlite_writer_engine(url: URL) -> sa.Engine:
