@@ -14,8 +14,8 @@ from tests.compat.conftest import Prefect
 from tests.ui.conftest import no_errors
 from tests.ui.prefect_data import live_flow, run_named
 
-CAP = 5000  # MAX_APPENDED_ROWS in baton.js
-BURST = 5300  # lines logged at once: more than the cap
+CAP = 2000  # MAX_APPENDED_ROWS in baton.js
+BURST = 2300  # lines logged at once: more than the cap
 RATE = 40  # then lines a second, until the test is done
 
 

@@ -44,7 +44,8 @@
     });
   }
 
-  var MAX_APPENDED_ROWS = 5000;
+  // Live log rows kept on a run page: older ones leave the top ("Download logs" has all).
+  var MAX_APPENDED_ROWS = 2000;
 
   function ticked(el) {
     var out = {};
