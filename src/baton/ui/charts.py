@@ -4,6 +4,7 @@ Pure functions; the templates only draw what these return."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,18 +151,43 @@ def timeline(items: list[dict[str, Any]], now: dt.datetime, truncated: bool) -> 
                 kind=item["kind"],
             )
         )
-    ticks = [(p * 100.0, _tick_label(t0, total * p)) for p in (0, 0.25, 0.5, 0.75, 1.0)]
-    return Timeline(rows, t0, t1, ticks, truncated)
+    return Timeline(rows, t0, t1, axis_ticks(t0, total), truncated)
 
 
-def _tick_label(t0: dt.datetime, offset: float) -> str:
-    if offset == 0:
-        return f"{t0:%H:%M:%S}"
-    if offset < 60:
-        return f"+{offset:.1f}s"
-    if offset < 3600:
-        return f"+{offset / 60:.1f}m"
-    return f"+{offset / 3600:.1f}h"
+# Tick steps in seconds, smallest first: 1-2-5 steps below a minute, then whole minutes and
+# hours. The axis takes the smallest one that cuts the span into at most MAX_INTERVALS.
+_SECOND_STEPS = sorted([m * 10.0**e for e in range(-3, 1) for m in (1, 2, 5)] + [10.0, 15.0, 30.0])
+_MINUTE_STEPS = [60.0 * m for m in (1, 2, 5, 10, 15, 30)]
+_HOUR_STEPS = [3600.0 * h for h in (1, 2, 3, 6, 12, 24, 48)]
+TICK_STEPS = _SECOND_STEPS + _MINUTE_STEPS + _HOUR_STEPS
+MAX_INTERVALS = 4
+
+
+def axis_ticks(t0: dt.datetime, total: float) -> list[tuple[float, str]]:
+    """(x in percent, label) of the time axis over `total` seconds from `t0`: the start's
+    clock time, then offsets at a round step chosen from the span (so at least a quarter of
+    the width apart), labelled in the step's unit with as many decimals as the step needs,
+    so no two labels are the same."""
+    step = next((s for s in TICK_STEPS if total / s <= MAX_INTERVALS + 1e-9), None)
+    if step is None:  # longer than MAX_INTERVALS times the largest step: days
+        step = 86400.0 * math.ceil(total / 86400 / MAX_INTERVALS)
+    ticks = [(0.0, f"{t0:%H:%M:%S}")]
+    k = 1
+    while k * step <= total * (1 + 1e-9):
+        ticks.append((round(k * step / total * 100, 3), _offset_label(k * step, step)))
+        k += 1
+    return ticks
+
+
+def _offset_label(offset: float, step: float) -> str:
+    if step < 60:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        return f"+{offset:.{decimals}f}s"
+    if step < 3600:
+        return f"+{round(offset / 60)}m"
+    if step < 86400 or step % 86400:
+        return f"+{round(offset / 3600)}h"
+    return f"+{round(offset / 86400)}d"
 
 
 def legend() -> list[str]:
