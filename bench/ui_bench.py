@@ -11,12 +11,13 @@ latest artifact), then for each page measures:
           percentile of `--warm` GETs, timed by the client over loopback (httpx,
           keep-alive), and the document's bytes as the browser gets them (gzip when the
           server compresses);
-  Chromium: Debian's headless Chromium (driven over the DevTools protocol as in
-          tests/ui/cdp.py, same flags) loads the page with an empty, disabled cache
-          (`--browser-loads` times, medians): DOMContentLoaded and first contentful paint
-          from the Performance API, the number of requests and their encoded bytes
-          (headers included) from Network events; then once more with the cache on (a
-          revisit: the static files come from the cache, only the document is fetched).
+  Chromium: Debian's headless Chromium (Playwright with executable_path, as the browser
+          tests in tests/ui/conftest.py) loads the page cold `--browser-loads` times, each
+          in a fresh browser context (an empty cache), medians: DOMContentLoaded and first
+          contentful paint from the Performance API, the number of requests and their
+          bytes as transferred (headers and encoded bodies, Playwright's request.sizes());
+          then twice more in one context: a revisit, where the static files come from the
+          cache (the Resource Timing API's transferSize 0) and only the document is fetched.
 The live regions' endpoints (/live/runs, /live/dashboard, a pool's /live/waiting, a run's
 live header, timeline and new log lines) are measured on the server only, twice each: in full (no
 If-None-Match: read and rendered) and unchanged (with the ETag of the previous answer: the
@@ -39,21 +40,19 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
-import websockets
+from playwright.sync_api import Browser, Page, Request, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from tests.support.postgres import free_port  # noqa: E402
-from tests.ui.cdp import CHROMIUM, FLAGS, Page, _page_target  # noqa: E402
+from tests.ui.conftest import CHROMIUM, VIEWPORT, launch_args, watch  # noqa: E402
 
 from baton.settings import DATABASE_URL_VAR, Settings, parse_database_url  # noqa: E402
 
@@ -250,56 +249,19 @@ def measure_server(base: str, targets: list[tuple[str, str]], warm: int) -> list
 # --- the browser -------------------------------------------------------------------------
 
 
-class NetworkPage(Page):
-    """A tab that also records the Network domain's events (cdp.Page keeps only errors)."""
+@dataclass
+class Load:
+    """One page load in Chromium: Performance API timings (ms since navigation start) and
+    the requests that went to the network, with their bytes as transferred (headers
+    included, bodies as encoded)."""
 
-    def __init__(self, ws: Any) -> None:
-        self.network: list[tuple[str, dict[str, Any]]] = []
-        super().__init__(ws)
-
-    def _collect_error(self, method: str, params: dict[str, Any]) -> None:
-        if method.startswith("Network."):
-            self.network.append((method, params))
-        super()._collect_error(method, params)
-
-
-@contextlib.asynccontextmanager
-async def browser() -> AsyncIterator[NetworkPage]:
-    """Like tests/ui/cdp.py's chromium(), with a NetworkPage and the Network domain on."""
-    port = free_port()
-    profile = Path(tempfile.mkdtemp(prefix="baton-bench-chromium-"))
-    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
-        [
-            str(CHROMIUM),
-            *FLAGS,
-            f"--user-data-dir={profile}",
-            f"--remote-debugging-port={port}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    page: NetworkPage | None = None
-    try:
-        target = await _page_target(port, proc)
-        ws = await websockets.connect(target, max_size=64 * 1024 * 1024)
-        page = NetworkPage(ws)
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            await page.send(f"{domain}.enable")
-        yield page
-    finally:
-        if page is not None:
-            await page.close()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+    fcp: float | None
+    dcl: float | None
+    requests: int
+    transferred: int
 
 
-TIMINGS_JS = """(async () => {
+TIMINGS_JS = """async () => {
   const deadline = performance.now() + 3000;
   let fcp;
   while (!(fcp = performance.getEntriesByName('first-contentful-paint')[0])
@@ -307,39 +269,50 @@ TIMINGS_JS = """(async () => {
     await new Promise(r => setTimeout(r, 20));
   }
   const nav = performance.getEntriesByType('navigation')[0];
+  // What came from the cache: a resource (or the document) with nothing transferred.
+  const cached = [nav, ...performance.getEntriesByType('resource')]
+    .filter(e => e && e.transferSize === 0).map(e => e.name);
   return {
     fcp: fcp ? fcp.startTime : null,
     dcl: nav ? nav.domContentLoadedEventEnd : null,
-    load: nav ? nav.loadEventEnd : null,
-    ttfb: nav ? nav.responseStart : null,
+    cached: cached,
   };
-})()"""
+}"""
 
 
-async def load_once(page: NetworkPage, url: str) -> tuple[dict[str, Any], int, int]:
-    """Navigate, wait for the load event and first paint; (timings, requests that went to
-    the network, their encoded bytes)."""
-    page.network.clear()
-    await page.goto(url)
-    timings = await page.eval(TIMINGS_JS)
-    await asyncio.sleep(0.1)  # the last loadingFinished events
-    requests = {
-        p["requestId"]
-        for m, p in page.network
-        if m == "Network.requestWillBeSent" and not p["request"]["url"].startswith("data:")
-    }
-    cached = {p["requestId"] for m, p in page.network if m == "Network.requestServedFromCache"}
-    cached |= {
-        p["requestId"]
-        for m, p in page.network
-        if m == "Network.responseReceived" and p["response"].get("fromDiskCache")
-    }
-    transferred = sum(
-        int(p.get("encodedDataLength", 0))
-        for m, p in page.network
-        if m == "Network.loadingFinished" and p["requestId"] in requests - cached
-    )
-    return timings, len(requests - cached), transferred
+SETTLE_MS = 800  # a new context's tab, before it loads what is measured
+
+
+def load_once(page: Page, url: str) -> Load:
+    """Navigate, wait for the load event and first paint; the page's timings, and the
+    requests (not data: URLs, not answered from the cache) and their transferred bytes."""
+    sent: list[Request] = []
+    finished: list[Request] = []
+
+    def on_request(request: Request) -> None:
+        if not request.url.startswith("data:"):
+            sent.append(request)
+
+    def on_finished(request: Request) -> None:
+        finished.append(request)
+
+    page.on("request", on_request)
+    page.on("requestfinished", on_finished)
+    try:
+        page.goto(url, wait_until="load")
+        timings = page.evaluate(TIMINGS_JS)
+        page.wait_for_timeout(100)  # the last requestfinished events
+    finally:
+        page.remove_listener("request", on_request)
+        page.remove_listener("requestfinished", on_finished)
+    cached = set(timings["cached"])
+    network = [r for r in sent if r.url not in cached]
+    transferred = 0
+    for request in finished:
+        if request in network:
+            sizes = request.sizes()
+            transferred += sizes["responseHeadersSize"] + sizes["responseBodySize"]
+    return Load(timings["fcp"], timings["dcl"], len(network), transferred)
 
 
 def median(values: list[float | None]) -> float | None:
@@ -347,29 +320,58 @@ def median(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-async def measure_browser(
+def measure_browser(
     base: str, targets: list[tuple[str, str]], figures: list[Figures], repeat: int
 ) -> None:
-    async with browser() as page:
-        await page.goto(base + "/api/health")  # the browser itself started and warmed up
-        for (label, path), fig in zip(targets, figures, strict=True):
-            if is_fragment(label):
-                continue  # a fragment is no page: the browser fetches it from its page
-            await page.send("Network.setCacheDisabled", {"cacheDisabled": True})
-            cold = []
-            for _ in range(repeat):
-                await page.send("Network.clearBrowserCache")
-                cold.append(await load_once(page, base + path))
-            fig.dcl_ms = median([t["dcl"] for t, _, _ in cold])
-            fig.fcp_ms = median([t["fcp"] for t, _, _ in cold])
-            _, fig.requests, fig.transferred = cold[-1]
-            await page.send("Network.setCacheDisabled", {"cacheDisabled": False})
-            await load_once(page, base + path)  # fills the cache
-            timings, fig.warm_requests, _ = await load_once(page, base + path)
-            fig.warm_fcp_ms = timings["fcp"]
-            print(f"  chromium FCP {fig.fcp_ms} ms  {path}", file=sys.stderr, flush=True)
-        if page.errors:
-            print("browser errors:\n  " + "\n  ".join(page.errors[:20]), file=sys.stderr)
+    """Debian's Chromium through Playwright. A cold load is a page in a fresh browser
+    context (its own empty cache, no cookies); the revisit loads the page a second time in
+    one context, its cache filled by the first."""
+    errors: list[str] = []
+
+    def fresh_page(browser: Browser) -> Page:
+        """A tab in a new context, on the server's origin already (/api/health: no static
+        files) and left to settle, so a load times the page and not the start of the
+        context's renderer processes (otherwise 100-150 ms more FCP on a busy 2-core
+        machine, which the figures from the former DevTools driver, one long-lived tab
+        with its cache disabled, did not include)."""
+        page = browser.new_context(viewport=VIEWPORT).new_page()
+        page.context.set_default_timeout(30_000)
+        watch(page, errors)
+        page.goto(base + "/api/health")
+        page.wait_for_timeout(SETTLE_MS)
+        return page
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=launch_args()
+        )
+        try:
+            fresh_page(browser).context.close()  # the browser itself started and warmed up
+            for (label, path), fig in zip(targets, figures, strict=True):
+                if is_fragment(label):
+                    continue  # a fragment is no page: the browser fetches it from its page
+                cold = []
+                for _ in range(repeat):
+                    page = fresh_page(browser)
+                    try:
+                        cold.append(load_once(page, base + path))
+                    finally:
+                        page.context.close()
+                fig.dcl_ms = median([load.dcl for load in cold])
+                fig.fcp_ms = median([load.fcp for load in cold])
+                fig.requests, fig.transferred = cold[-1].requests, cold[-1].transferred
+                page = fresh_page(browser)
+                try:
+                    load_once(page, base + path)  # fills the cache
+                    revisit = load_once(page, base + path)
+                finally:
+                    page.context.close()
+                fig.warm_fcp_ms, fig.warm_requests = revisit.fcp, revisit.requests
+                print(f"  chromium FCP {fig.fcp_ms} ms  {path}", file=sys.stderr, flush=True)
+        finally:
+            browser.close()
+    if errors:
+        print("browser errors:\n  " + "\n  ".join(errors[:20]), file=sys.stderr)
 
 
 # --- the report --------------------------------------------------------------------------
@@ -433,7 +435,7 @@ def main() -> None:
         startup = wait_healthy(base + "/api/health", proc)
         figures = measure_server(base, targets, args.warm)
         if chromium:
-            asyncio.run(measure_browser(base, targets, figures, args.browser_loads))
+            measure_browser(base, targets, figures, args.browser_loads)
     finally:
         proc.terminate()
         try:
