@@ -34,6 +34,9 @@ system-deps: ## PostgreSQL server binaries and Chromium for the tests (installed
 	@scripts/ensure-system-deps
 
 serve: install ## start Baton on 127.0.0.1:4200 (SQLite in $$BATON_HOME, default ~/.baton)
+	@# Bytecode for the editable install (pip writes it for others): without it every start
+	@# compiles Baton's modules again when PYTHONDONTWRITEBYTECODE is set.
+	@$(BIN)/python -m compileall -q src
 	$(BIN)/baton server start
 
 check: dev ## ruff (format + lint) and mypy --strict
