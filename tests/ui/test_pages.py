@@ -410,3 +410,9 @@ async def test_static_files_are_cached_by_content(client: httpx.AsyncClient) -> 
     assert response.status_code == 200
     assert "immutable" in response.headers["cache-control"]
     assert response.headers["content-type"].startswith("text/css")
+
+
+async def test_the_favicon_path_answers_nothing_not_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/favicon.ico")
+    assert response.status_code == 204
+    assert response.content == b""
