@@ -147,7 +147,7 @@ async def test_every_ui_route_needs_a_signed_in_user(app: FastAPI, browser: Brow
     routes = ui_routes(app)
     assert len(routes) > 20
     public = {r.path for r in routes if r.public}
-    assert public == {"/login", "/logout", "/static/{name}"}
+    assert public == {"/login", "/logout", "/static/{name}", "/favicon.ico"}
     async with browser() as stranger:
         csrf = await token(stranger)
         for route in routes:
@@ -166,6 +166,7 @@ async def test_every_ui_route_needs_a_signed_in_user(app: FastAPI, browser: Brow
                     assert response.headers["location"].startswith("/login?next="), route.path
         assert (await stranger.get("/static/baton.css")).status_code == 200
         assert (await stranger.get("/login")).status_code == 200
+        assert (await stranger.get("/favicon.ico")).status_code == 204
 
 
 async def test_a_page_leads_to_sign_in_and_back(
