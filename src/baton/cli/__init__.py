@@ -32,17 +32,10 @@ def _command(module: str, function: str) -> Callable[[typer.Typer, str], None]:
     return add
 
 
-def _db(app: typer.Typer, name: str) -> None:
-    from baton.cli import db, vacuum
-
-    db.app.command("vacuum")(vacuum.vacuum)
-    app.add_typer(db.app, name=name)
-
-
 # In the order `baton --help` lists them.
 COMMANDS: dict[str, Callable[[typer.Typer, str], None]] = {
     "server": _group("server"),
-    "db": _db,
+    "db": _group("db"),
     # Access control, on the database directly (like `db`).
     "api-key": _group("access", "keys"),
     "user": _group("access", "users"),

@@ -23,6 +23,7 @@ from rich.progress import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.cli.output import err, fail, note, out
+from baton.cli.vacuum import vacuum
 from baton.db import backup as backups
 from baton.db import migrate
 from baton.db.backup_archive import DIALECT_NAMES, BackupError
@@ -233,3 +234,7 @@ def restore(
         out.print(f"Migrated the schema from {manifest.schema_revision} to {report.migrated_to}.")
     else:
         out.print(f"Schema at revision {manifest.schema_revision} (head).")
+
+
+# `baton db vacuum` lives in its own module; it is one of this group's commands.
+app.command("vacuum")(vacuum)
