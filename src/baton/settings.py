@@ -71,7 +71,8 @@ class Settings:
     late_runs_interval: float = 5.0
     late_runs_after: float = 15.0
     # Cleanup: CANCELLING runs older than `cancelling_timeout` seconds become CANCELLED;
-    # RUNNING runs whose worker or own heartbeats are silent `zombie_after` seconds CRASH.
+    # RUNNING runs whose worker is silent `zombie_after` seconds CRASH; so do runs that
+    # missed three of their own heartbeats, and at least `zombie_after` (run_cleanup.py).
     cleanup_interval: float = 20.0
     cancelling_timeout: float = 300.0
     zombie_after: float = 120.0

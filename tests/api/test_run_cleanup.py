@@ -138,3 +138,43 @@ async def test_zombies_crash_when_their_heartbeat_events_stop(
     assert await state_of(client, quiet) == "CRASHED/Crashed"
     assert await state_of(client, lively) == "RUNNING/Running"
     assert await state_of(client, no_beats) == "RUNNING/Running"  # nothing says it is gone
+
+
+async def test_a_run_is_a_zombie_only_after_missing_three_of_its_own_heartbeats(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Prefect 3.9.1 sends a heartbeat as a run starts, then every 180 s by default: a run
+    three minutes into its work is alive, not a zombie of a 2-minute silence."""
+    db, bus = app.state.db, app.state.events.bus
+    flow_id = await make_flow(client)
+    started, fast_stopped, fast_alive, slow = [await running(client, flow_id) for _ in range(4)]
+    start = utcnow()
+
+    def beat(run_id: str, at: dt.datetime) -> Any:
+        resource = {"prefect.resource.id": f"prefect.flow-run.{run_id}"}
+        return new_event("prefect.flow-run.heartbeat", resource, [], {}, occurred=at)
+
+    def store(conn: sa.Connection) -> None:
+        every = dt.timedelta(seconds=30)
+        insert_events(
+            conn,
+            [
+                beat(started, start),  # only the beat at its start, so far
+                *(beat(fast_stopped, start + i * every) for i in range(3)),  # stopped at 1 min
+                *(beat(fast_alive, start + i * every) for i in range(7)),  # up to 3 min
+                beat(slow, start),
+                beat(slow, start + dt.timedelta(seconds=180)),
+            ],
+        )
+
+    await db.write(store)
+    silence = dt.timedelta(minutes=2)
+    at = start + dt.timedelta(minutes=3, seconds=10)
+    assert await crash_zombies(db, bus, silence, now=at) == 1
+    assert await state_of(client, fast_stopped) == "CRASHED/Crashed"  # 130 s > 3 × 30 s, 120 s
+    for alive in (started, fast_alive, slow):
+        assert await state_of(client, alive) == "RUNNING/Running"
+    crashed = (await client.get(f"/api/flow_runs/{fast_stopped}")).json()
+    assert "no heartbeat for over 120 s" in crashed["state"]["message"]
+    # Three missed beats of the default interval later, the silent ones are zombies.
+    assert await crash_zombies(db, bus, silence, now=start + dt.timedelta(minutes=13)) == 3

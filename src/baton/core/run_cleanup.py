@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,12 @@ from baton.schemas.states import StateCreate
 
 FR, TR = t.flow_run, t.task_run
 BATCH = 200
+# Prefect's default PREFECT_FLOWS_HEARTBEAT_FREQUENCY: what a run that has sent a single
+# heartbeat (the one at its start) is taken to send next.
+CLIENT_HEARTBEAT = dt.timedelta(seconds=180)
+# A run is a zombie once it has missed this many of its own heartbeats (and at least
+# BATON_ZOMBIE_AFTER has passed): one late beat on a busy machine is not a crash.
+MISSED_BEATS = 3
 _TERMINAL = [s.value for s in TERMINAL]
 
 
@@ -136,14 +143,18 @@ async def crash_zombies(
     zombies: list[tuple[uuid.UUID, str, str]] = []
     for run in running:
         worker = (run.labels or {}).get("prefect.worker.name")
-        last_beat = beats.get(f"prefect.flow-run.{run.id}")
-        if last_beat is not None and last_beat <= cutoff:
-            zombies.append((run.id, run.state_name, "it stopped sending heartbeats"))
-        elif last_beat is None and (run.work_pool_id, worker) in silent:
-            zombies.append((run.id, run.state_name, f"its worker {worker!r} stopped heartbeating"))
+        beat = beats.get(f"prefect.flow-run.{run.id}")
+        if beat is not None:
+            allowed = max(silence, MISSED_BEATS * beat.interval)
+            if now - beat.last > allowed:
+                why = f"it sent no heartbeat for over {allowed.total_seconds():g} s"
+                zombies.append((run.id, run.state_name, why))
+        elif (run.work_pool_id, worker) in silent:
+            why = f"its worker {worker!r} sent no heartbeat for over {silence.total_seconds():g} s"
+            zombies.append((run.id, run.state_name, why))
     moved = 0
     for run_id, name, why in zombies:
-        message = f"Crashed: the run was RUNNING but {why} for over {silence.total_seconds():g} s."
+        message = f"Crashed: the run was RUNNING but {why}."
         result = await set_flow_run_state(
             db,
             bus,
@@ -170,15 +181,35 @@ async def _silent_workers(
     return {(pool_id, name) for pool_id, name in rows}
 
 
-async def _last_heartbeats(conn: Any, run_ids: list[uuid.UUID]) -> dict[str, dt.datetime]:
-    """The time of each run's last `prefect.flow-run.heartbeat` event, for runs that sent any."""
+@dataclass(frozen=True)
+class _Beats:
+    last: dt.datetime
+    interval: dt.timedelta  # the run's own heartbeat interval, as far as it shows
+
+
+async def _last_heartbeats(conn: Any, run_ids: list[uuid.UUID]) -> dict[str, _Beats]:
+    """Each run's last `prefect.flow-run.heartbeat` and its interval, for runs that sent any.
+
+    A client sends one heartbeat as its run starts, then one every
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (180 by default, at least 30). The interval is
+    read from the run's own beats; with a single beat it is taken to be the client's default.
+    """
     ev = t.event
     rows = await conn.execute(
-        sa.select(ev.c.resource_id, sa.func.max(ev.c.occurred))
+        sa.select(
+            ev.c.resource_id,
+            sa.func.min(ev.c.occurred),
+            sa.func.max(ev.c.occurred),
+            sa.func.count(),
+        )
         .where(
             ev.c.resource_id.in_([f"prefect.flow-run.{run_id}" for run_id in run_ids]),
             ev.c.event == "prefect.flow-run.heartbeat",
         )
         .group_by(ev.c.resource_id)
     )
-    return dict(rows.all())
+    beats = {}
+    for resource_id, first, last, count in rows.all():
+        interval = (last - first) / (count - 1) if count > 1 else CLIENT_HEARTBEAT
+        beats[resource_id] = _Beats(last, interval)
+    return beats
