@@ -114,6 +114,12 @@
                 var empty = el.querySelector("[data-empty]");
                 if (empty) { empty.remove(); }
                 el.insertAdjacentHTML("beforeend", html);
+                // Only rows stay: the text between them would outlive the rows dropped below.
+                for (var node = el.firstChild; node; ) {
+                  var next = node.nextSibling;
+                  if (node.nodeType === 3 && !node.nodeValue.trim()) { el.removeChild(node); }
+                  node = next;
+                }
                 var rows = el.querySelectorAll("[data-cursor]");
                 for (var i = 0; i < rows.length - MAX_APPENDED_ROWS; i++) { rows[i].remove(); }
               }
