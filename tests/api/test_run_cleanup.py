@@ -171,7 +171,7 @@ async def test_a_run_is_a_zombie_only_after_missing_three_of_its_own_heartbeats(
     silence = dt.timedelta(minutes=2)
     at = start + dt.timedelta(minutes=3, seconds=10)
     assert await crash_zombies(db, bus, silence, now=at) == 1
-    assert await state_of(client, fast_stopped) == "CRASHED/Crashed"  # 130 s > 3 × 30 s, 120 s
+    assert await state_of(client, fast_stopped) == "CRASHED/Crashed"  # 130 s > 3 x 30 s and > 120 s
     for alive in (started, fast_alive, slow):
         assert await state_of(client, alive) == "RUNNING/Running"
     crashed = (await client.get(f"/api/flow_runs/{fast_stopped}")).json()
