@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from baton.db.inline_sqlite import inline_connector
+
 # Long enough that another process (a `baton db` command) holding the write lock
 # delays Baton's writer rather than failing it.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -28,8 +30,8 @@ def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any)
     if url.get_backend_name() == "sqlite":
         if role == "writer":
             common.update(pool_size=1, max_overflow=0)
-        elif role == "reader":
-            common.update(pool_size=pool_size, max_overflow=0)
+        elif role == "reader":  # on the event loop's thread, see inline_sqlite.py
+            common.update(pool_size=pool_size, max_overflow=0, async_creator=inline_connector(url))
         engine = create_async_engine(url, **common, **kw)
         _install_sqlite_hooks(engine.sync_engine, role)
         return engine
@@ -73,21 +75,23 @@ def create_sqlite_writer_engine(url: URL) -> sa.Engine:
 
 
 def _install_sqlite_hooks(engine: sa.Engine, role: str) -> None:
-    begin = "BEGIN IMMEDIATE" if role in ("writer", "any") else "BEGIN"
+    reader = role == "reader"
+    begin = "BEGIN" if reader else "BEGIN IMMEDIATE"
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN is ours (and savepoints work).
-        dbapi_conn.isolation_level = None
+        if dbapi_conn.isolation_level is not None:
+            dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        if role != "reader":
+        if not reader:
             cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA temp_store = MEMORY")
         cur.execute("PRAGMA cache_size = -16000")
-        if role == "reader":
+        if reader:
             cur.execute("PRAGMA query_only = ON")
         cur.close()
 

@@ -1,0 +1,135 @@
+"""SQLite reads on the event loop's own thread, moved to a thread only when they run long.
+
+aiosqlite hands every call (cursor, execute, fetch, rollback) to a thread of its own and
+wakes the loop for each answer: five thread round trips for a one-row read, each dearer
+than the read itself (SQLite answers an indexed lookup in tens of microseconds, and on
+WAL a reader never waits for the writer). `InlineConnection` keeps aiosqlite's API, which
+SQLAlchemy drives, but runs each call where it is awaited.
+
+A statement may not hold the loop for long, though: a UI page over a million rows or a
+text search would stall every other request. So each statement runs inline under a
+budget (`BUDGET_S`) kept by SQLite's progress handler. One that overruns is interrupted
+and run again in a reader thread, and so is the rest of that checkout's work, until the
+connection goes back to the pool. Re-running is safe: reader connections are query-only,
+and inside their transaction a statement sees the same snapshot the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import URL
+
+BUDGET_S = 0.005
+# SQLite calls the progress handler every this many virtual-machine steps (tens of µs).
+PROGRESS_STEPS = 2000
+_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="baton-read")
+# The calls that run a statement (or read what is left of it) and so get a budget.
+_BUDGETED = frozenset({"execute", "fetchall"})
+# The connection calls that end a checkout (SQLAlchemy rolls back on return to the pool).
+_CHECKOUT_ENDS = frozenset({"rollback", "commit", "close"})
+
+
+class InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose calls run where they are awaited, within a budget."""
+
+    offloaded_statements = 0  # statements moved to a thread, process-wide (for tests)
+
+    def __await__(self) -> Generator[Any, None, InlineConnection]:
+        return self._open().__await__()
+
+    async def _open(self) -> InlineConnection:
+        self._deadline = math.inf
+        self._offloaded = False
+        self._statement: tuple[Any, tuple[Any, ...]] | None = None
+        self._connection = self._connector()
+        self._watch(True)
+        return self
+
+    def _watch(self, on: bool) -> None:
+        # Off while in a thread: each call back would take the GIL from the loop.
+        assert self._connection is not None
+        if on:
+            self._connection.set_progress_handler(self._over_budget, PROGRESS_STEPS)
+        else:
+            self._connection.set_progress_handler(None, 0)
+
+    def _over_budget(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        name = getattr(fn, "__name__", "")
+        owner = getattr(fn, "__self__", None)
+        if owner is self._connection and name in _CHECKOUT_ENDS:
+            self._statement = None
+            if self._offloaded and name != "close":
+                self._offloaded = False
+                self._watch(True)
+            return fn(*args, **kwargs)
+        if name == "execute" and isinstance(owner, sqlite3.Cursor):
+            self._statement = (owner, args)
+        if self._offloaded:
+            return await self._in_thread(partial(fn, *args, **kwargs))
+        if name not in _BUDGETED:
+            return fn(*args, **kwargs)
+        self._deadline = time.monotonic() + BUDGET_S
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
+                raise
+        finally:
+            self._deadline = math.inf
+        # Too long for the loop: this statement, and the rest of the checkout, in a thread.
+        self._offloaded = True
+        self._watch(False)
+        InlineConnection.offloaded_statements += 1
+        if name == "fetchall":  # the rows read before the interruption are gone: start over
+            return await self._in_thread(partial(self._rerun, owner))
+        return await self._in_thread(partial(fn, *args, **kwargs))
+
+    def _rerun(self, cursor: Any) -> list[Any]:
+        if self._statement is None or self._statement[0] is not cursor:
+            raise sqlite3.OperationalError("interrupted, and the statement is not known")
+        cursor.execute(*self._statement[1])
+        rows: list[Any] = cursor.fetchall()
+        return rows
+
+    @staticmethod
+    async def _in_thread(call: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(_THREADS, call)
+
+    async def close(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def inline_connector(url: URL) -> Callable[[], InlineConnection]:
+    """An `async_creator` for SQLAlchemy: connections to the SQLite `url` that run inline.
+
+    The driver's own transaction handling is off from the start (isolation_level None),
+    as the engine hooks want; aiosqlite's setter for it would wait on the missing thread.
+    """
+    args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
+    kwargs.update(isolation_level=None, check_same_thread=False)
+
+    def create() -> InlineConnection:
+        return InlineConnection(lambda: sqlite3.connect(*args, **kwargs), iter_chunk_size=64)  # type: ignore[call-overload]
+
+    return create

@@ -1,0 +1,142 @@
+"""SQLite reads run on the event loop's thread, and move to a thread once they run long."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from baton.db.database import Database
+from baton.db.inline_sqlite import InlineConnection
+from baton.db.migrate import ensure_schema
+from baton.settings import DATABASE_URL_VAR, Settings
+
+# Counting to ten million takes SQLite well over the inline budget (a second or more).
+LONG_COUNT = sa.text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
+    "SELECT count(*) FROM n"
+)
+# Half a million rows: the first comes at once, reading them all is what takes long.
+MANY_ROWS = sa.text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500000) "
+    "SELECT i FROM n"
+)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    settings = Settings.from_env({DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'r.db'}"})
+    database = Database(settings)
+    await ensure_schema(database.migration_engine)
+    await database.start()
+    yield database
+    await database.close()
+
+
+def _add_flow(name: str):  # type: ignore[no-untyped-def]
+    def job(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO flow (id, created, updated, name, tags) "
+                "VALUES (:id, '2026-01-01', '2026-01-01', :name, '[]')"
+            ),
+            {"id": uuid.uuid4().hex, "name": name},
+        )
+
+    return job
+
+
+class Ticker:
+    """Counts how often the event loop got to run it while something else was going on."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(0)
+
+    def __enter__(self) -> Ticker:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def test_a_short_read_runs_on_the_loop_thread(db: Database) -> None:
+    await db.write(_add_flow("a"))
+    threads = threading.active_count()
+    moved = InlineConnection.offloaded_statements
+    async with db.read() as conn:
+        with Ticker() as ticker:
+            names = (await conn.execute(sa.text("SELECT name FROM flow"))).scalars().all()
+            ticks = ticker.ticks
+    assert names == ["a"]
+    assert ticks == 0  # never gave the loop away: no thread round trip
+    assert InlineConnection.offloaded_statements == moved
+    assert threading.active_count() == threads  # aiosqlite would start a thread per connection
+
+
+async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(db: Database) -> None:
+    moved = InlineConnection.offloaded_statements
+    async with db.read() as conn:
+        with Ticker() as ticker:
+            count = (await conn.execute(LONG_COUNT)).scalar_one()
+            ticks = ticker.ticks
+        assert InlineConnection.offloaded_statements == moved + 1
+        # The rest of this checkout stays in the thread (it has shown it is heavy) ...
+        with Ticker() as ticker:
+            assert (await conn.execute(sa.text("SELECT 1"))).scalar_one() == 1
+            assert ticker.ticks > 0
+    assert count == 10_000_000
+    assert ticks > 0  # the loop ran other work while SQLite counted
+    # ... and the next checkout is back on the loop.
+    async with db.read() as conn:
+        with Ticker() as ticker:
+            assert (await conn.execute(sa.text("SELECT 2"))).scalar_one() == 2
+            assert ticker.ticks == 0
+    assert InlineConnection.offloaded_statements == moved + 1
+
+
+async def test_rows_cut_short_by_the_budget_are_read_again_in_full(db: Database) -> None:
+    moved = InlineConnection.offloaded_statements
+    async with db.read() as conn:
+        rows = (await conn.execute(MANY_ROWS)).scalars().all()
+    assert InlineConnection.offloaded_statements == moved + 1
+    assert len(rows) == 500_000
+    assert rows[0] == 1 and rows[-1] == 500_000
+
+
+async def test_a_statement_run_again_sees_its_transactions_snapshot(db: Database) -> None:
+    await db.write(_add_flow("before"))
+    async with db.read() as conn:
+        await conn.execute(sa.text("SELECT count(*) FROM flow"))  # the read transaction starts
+        await db.write(_add_flow("after"))  # committed by the writer meanwhile
+        # A long statement that also counts the flows: interrupted, then run in a thread.
+        both = sa.text(f"SELECT (SELECT count(*) FROM flow), ({LONG_COUNT.text})")
+        moved = InlineConnection.offloaded_statements
+        flows, _ = (await conn.execute(both)).one()
+        assert InlineConnection.offloaded_statements == moved + 1
+        assert flows == 1  # still the transaction's snapshot: the interruption did not end it
+    async with db.read() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM flow"))).scalar_one() == 2
+
+
+async def test_readers_stay_query_only_and_errors_pass_through(db: Database) -> None:
+    async with db.read() as conn:
+        with pytest.raises(sa.exc.OperationalError, match="no such table"):
+            await conn.execute(sa.text("SELECT * FROM nowhere"))
+    with pytest.raises(sa.exc.OperationalError, match="readonly"):
+        async with db.read() as conn:
+            await conn.execute(sa.text("DELETE FROM flow"))
+    async with db.read() as conn:  # the pool's connections are fine afterwards
+        assert (await conn.execute(sa.text("SELECT 3"))).scalar_one() == 3
