@@ -70,3 +70,20 @@ async def test_insert_many_of_nothing_is_nothing(app: FastAPI) -> None:
     await app.state.db.write(lambda conn: insert_many(conn, t.log, COLUMNS, []))
     async with app.state.db.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(t.log)) == 0
+
+
+async def test_insert_many_of_json_documents(app: FastAPI) -> None:
+    """Unhashable values (JSON lists and objects) go through their column's processor too."""
+    now = dt.datetime.now(dt.UTC)
+    cols = ("id", "created", "updated", "name", "value", "tags")
+    rows = [
+        (uuid.uuid4(), now, now, "a", {"k": [1, 2.0]}, ["x"]),
+        (uuid.uuid4(), now, now, "b", [None, "s"], []),
+        (uuid.uuid4(), now, now, "c", 42, ["x"]),
+    ]
+    await app.state.db.write(lambda conn: insert_many(conn, t.variable, cols, rows))
+    async with app.state.db.read() as conn:
+        got = {r.name: r for r in (await conn.execute(sa.select(t.variable))).all()}
+    assert [got[n].value for n in "abc"] == [{"k": [1, 2.0]}, [None, "s"], 42]
+    assert [got[n].tags for n in "abc"] == [["x"], [], ["x"]]
+    assert {got[n].created for n in "abc"} == {now}

@@ -113,7 +113,7 @@ async def test_rows_cut_short_by_the_budget_are_read_again_in_full(db: Database)
         rows = (await conn.execute(MANY_ROWS)).scalars().all()
     assert InlineConnection.offloaded_statements == moved + 1
     assert len(rows) == 500_000
-    assert rows[0] == 1 and rows[-1] == 500_000
+    assert rows == list(range(1, 500_001))
 
 
 async def test_a_statement_run_again_sees_its_transactions_snapshot(db: Database) -> None:

@@ -52,6 +52,16 @@ from baton.schemas.states import StateCreate, StateDetails
 FR = t.flow_run
 NOT_FOUND = "Flow run not found"
 _UPDATE_RUN = update_by_id(FR)
+# Statements built once: values go in as parameters, so SQLAlchemy neither rebuilds them
+# nor works out their cache key from forty values on every call.
+_INSERT_RUN = FR.insert()
+# FOR UPDATE: two proposals for one run must be decided one after the other.
+_RUN_FOR_STATE = (
+    sa.select(FR, t.flow.c.name.label("flow_name"))
+    .join(t.flow, t.flow.c.id == FR.c.flow_id)
+    .where(FR.c.id == sa.bindparam("run_id"))
+    .with_for_update(of=FR)
+)
 _UPDATE_TASK_RUN = update_by_id(t.task_run)
 # A new run's columns that the insert does not set, with their defaults.
 _NEW_RUN_DEFAULTS: dict[str, Any] = {c.name: None for c in FR.columns}
@@ -113,7 +123,7 @@ def insert_run(
 ) -> Record:
     """Write a run built by `new_run_row` with its first state; returns its state event,
     for the caller to store and publish."""
-    conn.execute(FR.insert().values(**row))
+    conn.execute(_INSERT_RUN, row)
     insert_history(conn, t.flow_run_state, "flow_run_id", row["id"], state, now)
     if row["parent_task_run_id"] is not None:
         mirror_onto_parent_task(conn, row["parent_task_run_id"], row["id"], state, now)
@@ -254,14 +264,7 @@ async def set_flow_run_state(
     proposed = proposed_from(proposal)
 
     def job(conn: sa.Connection) -> StateResult:
-        # FOR UPDATE: two proposals for one run must be decided one after the other.
-        query = (
-            sa.select(FR, t.flow.c.name.label("flow_name"))
-            .join(t.flow, t.flow.c.id == FR.c.flow_id)
-            .where(FR.c.id == run_id)
-            .with_for_update(of=FR)
-        )
-        row = (conn.execute(query)).mappings().first()
+        row = conn.execute(_RUN_FOR_STATE, {"run_id": run_id}).mappings().first()
         if row is None:
             raise NotFound(NOT_FOUND)
         if only_from is not None and (row["state_type"], row["state_name"]) != only_from:

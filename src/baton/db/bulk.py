@@ -9,12 +9,15 @@ then straight to the driver's executemany: the stored values are exactly what
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from baton.db.types import Timestamp
 
 Processor = Callable[[Any], Any] | None
 
@@ -27,9 +30,22 @@ def _plan(
     marks = ", ".join("?" for _ in columns)
     table_name = dialect.identifier_preparer.format_table(table)
     sql = f"INSERT INTO {table_name} ({names}) VALUES ({marks})"
-    return sql, tuple(
-        table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-    )
+    return sql, tuple(_processor(table.c[c].type, dialect) for c in columns)
+
+
+def _processor(column_type: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor:
+    if isinstance(column_type, Timestamp):
+        return _sqlite_timestamp  # the same text as its bind processors', at a fifth the cost
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _sqlite_timestamp(value: dt.datetime | None) -> str | None:
+    """A UTC timestamp as SQLAlchemy's SQLite DATETIME stores it: "2026-01-02 03:04:05.000006"."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to a UTC timestamp column")
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def insert_many(
@@ -42,11 +58,18 @@ def insert_many(
         conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     sql, processors = _plan(table, columns, conn.dialect)
-    params = [
-        tuple(
-            value if process is None else process(value)
-            for process, value in zip(processors, row, strict=True)
-        )
-        for row in rows
-    ]
-    conn.exec_driver_sql(sql, params)
+    # Column by column, each distinct value processed once: a batch's rows share their
+    # created/updated time and mostly their run, and the loops over the rows stay in C.
+    values = list(zip(*rows, strict=True))
+    if len(values) != len(columns):
+        raise ValueError(f"rows of {len(values)} values for {len(columns)} columns")
+    for i, process in enumerate(processors):
+        if process is None:
+            continue
+        try:
+            processed = {value: process(value) for value in dict.fromkeys(values[i])}
+        except TypeError:  # unhashable values (JSON documents): each on its own
+            values[i] = tuple(map(process, values[i]))
+        else:
+            values[i] = tuple(map(processed.__getitem__, values[i]))
+    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
