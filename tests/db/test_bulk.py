@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from baton.core.clock import uuid7s
 from baton.db import tables as t
-from baton.db.bulk import insert_many
+from baton.db.bulk import Dml, insert_many
 
 COLUMNS = ("id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id")
 
@@ -87,3 +88,51 @@ async def test_insert_many_of_json_documents(app: FastAPI) -> None:
     assert [got[n].value for n in "abc"] == [{"k": [1, 2.0]}, [None, "s"], 42]
     assert [got[n].tags for n in "abc"] == [["x"], [], ["x"]]
     assert {got[n].created for n in "abc"} == {now}
+
+
+async def test_dml_stores_what_execute_stores(app: FastAPI) -> None:
+    """A Dml statement writes the same stored values as conn.execute of the same statement,
+    one row or many, and an UPDATE by id sets exactly the given columns."""
+    now = dt.datetime.now(EAST)
+    fast, slow = uuid.uuid4(), uuid.uuid4()
+    insert = t.variable.insert()
+    update = t.variable.update().where(t.variable.c.id == sa.bindparam("_id"))
+
+    def row(var_id: uuid.UUID, name: str) -> dict[str, object]:
+        value = {"k": [1, 2.5, None, "☃"]}
+        return {"id": var_id, "created": now, "updated": now, "name": name, "value": value}
+
+    def job(conn: sa.Connection) -> None:
+        Dml(insert).execute(conn, {**row(fast, "fast"), "tags": ["a"]})
+        conn.execute(insert, {**row(slow, "slow"), "tags": ["a"]})
+        Dml(insert).execute(
+            conn, [{**row(uuid.uuid4(), f"many-{i}"), "tags": []} for i in range(3)]
+        )
+        changes = {"tags": ["b"], "updated": TIMES[0]}
+        Dml(update).execute(conn, {"_id": fast, **changes})
+        conn.execute(update, {"_id": slow, **changes})
+
+    await app.state.db.write(job)
+    raw = sa.select(*(sa.type_coerce(c, sa.types.NullType()) for c in t.variable.c))
+    async with app.state.db.read() as conn:
+        stored = {r[3]: r for r in (await conn.execute(raw.order_by(t.variable.c.name))).all()}
+    assert stored["fast"][1:3] + stored["fast"][4:] == stored["slow"][1:3] + stored["slow"][4:]
+    assert [name for name in stored if name.startswith("many-")] == ["many-0", "many-1", "many-2"]
+
+
+async def test_dml_raises_sqlalchemys_errors(app: FastAPI) -> None:
+    now = dt.datetime.now(dt.UTC)
+    taken = {"id": uuid.uuid4(), "created": now, "updated": now, "name": "x", "tags": []}
+    await app.state.db.write(lambda conn: Dml(t.variable.insert()).execute(conn, taken))
+    again = {**taken, "id": uuid.uuid4()}
+    with pytest.raises(sa.exc.IntegrityError):  # UNIQUE(name), as conn.execute would say it
+        await app.state.db.write(lambda conn: Dml(t.variable.insert()).execute(conn, again))
+
+
+async def test_dml_with_values_written_into_it_takes_the_usual_path(app: FastAPI) -> None:
+    now = dt.datetime.now(dt.UTC)
+    stmt = t.variable.insert().values(tags=["fixed"])  # a value the parameters do not carry
+    row = {"id": uuid.uuid4(), "created": now, "updated": now, "name": "v"}
+    await app.state.db.write(lambda conn: Dml(stmt).execute(conn, row))
+    async with app.state.db.read() as conn:
+        assert (await conn.execute(sa.select(t.variable.c.tags))).scalar_one() == ["fixed"]

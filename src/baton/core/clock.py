@@ -23,10 +23,10 @@ def uuid7s(count: int) -> list[uuid.UUID]:
     ms = time.time_ns() // 1_000_000
     head = ((ms & 0xFFFF_FFFF_FFFF) << 80) | (0x7 << 76) | (0b10 << 62)
     noise = os.urandom(10 * count)
-    ids = []
+    values = []
     for i in range(count):
         # 80 random bits: 12 for rand_a, 62 for rand_b.
         rand = int.from_bytes(noise[10 * i : 10 * i + 10], "big")
-        ids.append(uuid.UUID(int=head | ((rand >> 68) << 64) | (rand & ((1 << 62) - 1))))
-    ids.sort()
-    return ids
+        values.append(head | ((rand >> 68) << 64) | (rand & ((1 << 62) - 1)))
+    values.sort()  # as integers: sorting UUID objects compares them in Python
+    return [uuid.UUID(int=value) for value in values]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,14 @@ from baton.db import tables as t
 from baton.db.bulk import insert_many
 from baton.db.database import Database
 from baton.errors import InvalidInput
-from baton.schemas.logs import DEFAULT_LIMIT, MAX_LIMIT, LogCreate, LogFilter, LogSort
+from baton.schemas.logs import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    NAME_LENGTH,
+    LogCreate,
+    LogFilter,
+    LogSort,
+)
 from baton.schemas.text_search import parse_text_query
 
 _COLUMNS = (
@@ -36,15 +44,18 @@ async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
     if not logs:
         return 0
     now = utcnow()
+    # Inline rather than as validators, at a Python call per field per record: NUL (which
+    # PostgreSQL text cannot hold) becomes U+FFFD, a logger name longer than its column is
+    # cut rather than losing the batch, and a time without an offset is taken as UTC.
     rows = [
         (
             log_id,
             now,
             now,
-            log.name,
+            log.name.replace("\x00", "\ufffd")[:NAME_LENGTH],
             log.level,
-            log.message,
-            log.timestamp,
+            log.message.replace("\x00", "\ufffd"),
+            ts if (ts := log.timestamp).tzinfo is not None else ts.replace(tzinfo=dt.UTC),
             log.flow_run_id,
             log.task_run_id,
         )

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.clock import uuid7
+from baton.db.bulk import Dml
 from baton.orchestration.rules import ProposedState
 from baton.orchestration.states import StateType, full_details
 from baton.orchestration.timing import Timing, estimated_run_time, estimated_start_time_delta
@@ -136,7 +137,12 @@ def insert_history(
     now: dt.datetime,
 ) -> None:
     """Append `state` to a run's history (parameters only: the statement is compiled once)."""
-    conn.execute(table.insert(), {"created": now, run_column: run_id, **state})
+    _history_insert(table).execute(conn, {"created": now, run_column: run_id, **state})
+
+
+@functools.cache
+def _history_insert(table: sa.Table) -> Dml:
+    return Dml(table.insert())
 
 
 def update_by_id(table: sa.Table) -> sa.Update:

@@ -1,17 +1,19 @@
-"""Many rows into one table in one statement, cheaply.
+"""Writes on SQLite without SQLAlchemy's per-call machinery.
 
-For a batch of logs or events, SQLAlchemy's executemany spends more time preparing each
-row's parameters than SQLite spends storing it. On SQLite the statement is compiled once
-per (table, columns) and each value goes through its column type's own bind processor,
-then straight to the driver's executemany: the stored values are exactly what
-`conn.execute(table.insert(), rows)` would store. Other databases take that usual path.
+For a batch of logs, SQLAlchemy's executemany spends more time preparing each row's
+parameters than SQLite spends storing it; for a state change, its per-statement work
+(execution context, parameter building, events, result set-up) costs more than the
+four small statements themselves. On SQLite these statements are compiled once, each
+value goes through its column type's own bind processor, and the driver runs the SQL:
+the stored values are exactly what `conn.execute(...)` would store, and a driver error
+is raised as SQLAlchemy's. Other databases take that usual path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,3 +75,77 @@ def insert_many(
         else:
             values[i] = tuple(map(processed.__getitem__, values[i]))
     conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+
+
+class Dml:
+    """An INSERT, UPDATE or DELETE built once and run with parameters, for no result.
+
+    `Dml(t.event.insert()).execute(conn, rows)` is `conn.execute(t.event.insert(), rows)`.
+    A statement whose compiled form needs more than the given parameters (Python-side
+    defaults, values written into it, RETURNING) simply takes SQLAlchemy's path.
+    """
+
+    def __init__(self, stmt: sa.Insert | sa.Update | sa.Delete) -> None:
+        self.stmt = stmt
+        self._plans: dict[tuple[str, ...], _DmlPlan | None] = {}
+
+    def execute(
+        self, conn: sa.Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> None:
+        rows = [params] if isinstance(params, Mapping) else params
+        if not rows:
+            return
+        if conn.dialect.name != "sqlite":
+            conn.execute(self.stmt, params)
+            return
+        keys = tuple(rows[0])
+        plan = self._plans[keys] if keys in self._plans else self._plan(keys, conn.dialect)
+        if plan is None:
+            conn.execute(self.stmt, params)
+            return
+        sql, names, processors = plan
+        values = [
+            tuple(
+                row[n] if p is None else p(row[n]) for n, p in zip(names, processors, strict=True)
+            )
+            for row in rows
+        ]
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            if len(values) == 1:
+                driver.execute(sql, values[0])
+            else:
+                driver.executemany(sql, values)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(
+                sql, values, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from exc
+
+    def _plan(self, keys: tuple[str, ...], dialect: Dialect) -> _DmlPlan | None:
+        compiled: Any = self.stmt.compile(dialect=dialect, column_keys=list(keys))
+        names = tuple(compiled.positiontup or ())
+        plan: _DmlPlan | None = (
+            compiled.string,
+            names,
+            tuple(
+                _sqlite_timestamp
+                if isinstance(compiled.binds[n].type, Timestamp)
+                else compiled._bind_processors.get(n)
+                for n in names
+            ),
+        )
+        needs_more = (
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.effective_returning
+            or compiled.positiontup is None
+            or not set(names) <= set(keys)
+        )
+        if needs_more:
+            plan = None
+        self._plans[keys] = plan
+        return plan
+
+
+_DmlPlan = tuple[str, tuple[str, ...], tuple[Processor, ...]]

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from baton.core.clock import utcnow, uuid7
 from baton.db import tables as t
+from baton.db.bulk import Dml
 from baton.db.database import Database
 from baton.db.dialect import insert
 from baton.schemas.events import RESOURCE_ID, ROLE, EventFilter, Record, matches
@@ -124,8 +125,12 @@ def insert_server_events(conn: sa.Connection, events: Sequence[Record]) -> None:
     """Store events the server just made (fresh uuid7 ids, so no duplicates to skip): the
     cheap path for the event every state change writes in its own transaction."""
     if events:
-        conn.execute(t.event.insert(), _event_rows(events))
-        conn.execute(t.event_resource.insert(), _resource_rows(events))
+        _INSERT_EVENT.execute(conn, _event_rows(events))
+        _INSERT_EVENT_RESOURCE.execute(conn, _resource_rows(events))
+
+
+_INSERT_EVENT = Dml(t.event.insert())
+_INSERT_EVENT_RESOURCE = Dml(t.event_resource.insert())
 
 
 class Subscription:
