@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -73,3 +76,21 @@ def test_the_cheap_revision_reading_agrees_with_alembic() -> None:
     script = ScriptDirectory(str(migrate.MIGRATIONS_DIR))
     assert migrate.head_revision() == script.get_current_head()
     assert migrate.revisions() == [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def test_migrating_does_not_load_pygments(tmp_path: Path) -> None:
+    """Mako, which Alembic imports, would pull in Pygments (~10 MB) for highlighting; a server
+    that migrated a new database at start would carry it for its whole life."""
+    script = (
+        "import asyncio, sys\n"
+        "import sqlalchemy as sa\n"
+        "from baton.db.engine import create_engine\n"
+        "from baton.db.migrate import ensure_schema\n"
+        f"engine = create_engine(sa.make_url('sqlite+aiosqlite:///{tmp_path / 'p.db'}'))\n"
+        "assert asyncio.run(ensure_schema(engine))\n"
+        "print('alembic' in sys.modules, 'pygments' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["True", "False"]

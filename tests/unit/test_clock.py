@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 from baton.core.clock import uuid7, uuid7s
 
@@ -20,3 +21,15 @@ def test_time_ordered_across_milliseconds() -> None:
     second = uuid7()
     assert first < second
     assert abs((first.int >> 80) - time.time_ns() // 1_000_000) < 5_000
+
+
+def test_ids_are_ordinary_uuids() -> None:
+    for made in uuid7s(200):
+        same = uuid.UUID(int=made.int)
+        assert made == same
+        assert hash(made) == hash(same)
+        assert str(made) == str(same)
+        assert made.hex == same.hex
+        assert made.is_safe == same.is_safe
+        assert uuid.UUID(str(made)) == made
+        assert {made: 1}[same] == 1
