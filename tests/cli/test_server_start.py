@@ -140,3 +140,17 @@ def test_starts_on_postgres_and_masks_the_password(
         _, err = server.stop()
     assert f"Database  postgresql+asyncpg://baton:***@127.0.0.1:{pg_cluster.port}/" in err
     assert "baton-test-pw" not in err
+
+
+def test_a_migration_that_fails_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    """Migrations run in a child process (the server then never loads Alembic); its error
+    reaches the user. Here the database is at a revision this Baton does not know."""
+    home = tmp_path / "home"
+    env = baton_env(home)
+    assert run_baton("db", "upgrade", env=env, timeout=60).returncode == 0
+    with sqlite3.connect(home / "baton.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'from_the_future'")
+    done = run_baton("server", "start", "--port", str(free_port()), env=env, timeout=60)
+    assert done.returncode == 1
+    assert "Could not migrate the database schema" in done.stderr
+    assert "from_the_future" in done.stderr

@@ -6,6 +6,8 @@ schema checks the revision with one SELECT and never loads it (less memory, fast
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import sys
 from functools import cache
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# `python -m baton.db.migrate` upgrades the database this names (see server/preflight.py).
+MIGRATE_URL_VAR = "BATON_MIGRATE_URL"
 _REVISION = re.compile(r'^(down_revision|revision) = (None|"([^"]+)")$', re.MULTILINE)
 
 
@@ -99,3 +103,26 @@ async def ensure_schema(engine: AsyncEngine) -> bool:
         return False
     await upgrade(engine)
     return True
+
+
+def _main() -> int:
+    """Upgrade the database named by BATON_MIGRATE_URL to head; the error on stderr if not."""
+    from baton.db.engine import create_engine
+
+    async def run() -> None:
+        engine = create_engine(sa.make_url(os.environ[MIGRATE_URL_VAR]), pool_size=1)
+        try:
+            await ensure_schema(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
