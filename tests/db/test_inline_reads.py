@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from baton.db import inline_sqlite
 from baton.db.database import Database
 from baton.db.inline_sqlite import InlineConnection
 from baton.db.migrate import ensure_schema
@@ -26,6 +27,11 @@ MANY_ROWS = sa.text(
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500000) "
     "SELECT i FROM n"
 )
+
+
+@pytest.fixture(autouse=True)
+def _forget_heavy_statements() -> None:
+    inline_sqlite._HEAVY.clear()
 
 
 @pytest.fixture
@@ -105,6 +111,19 @@ async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(db:
             assert (await conn.execute(sa.text("SELECT 2"))).scalar_one() == 2
             assert ticker.ticks == 0
     assert InlineConnection.offloaded_statements == moved + 1
+
+
+async def test_a_statement_that_overran_goes_to_the_thread_at_once_next_time(
+    db: Database,
+) -> None:
+    async with db.read() as conn:
+        await conn.execute(LONG_COUNT)
+    moved = InlineConnection.offloaded_statements
+    async with db.read() as conn:
+        with Ticker() as ticker:
+            assert (await conn.execute(LONG_COUNT)).scalar_one() == 10_000_000
+            assert ticker.ticks > 0  # in the thread ...
+    assert InlineConnection.offloaded_statements == moved  # ... without being interrupted first
 
 
 async def test_rows_cut_short_by_the_budget_are_read_again_in_full(db: Database) -> None:

@@ -10,7 +10,8 @@ A statement may not hold the loop for long, though: a UI page over a million row
 text search would stall every other request. So each statement runs inline under a
 budget (`BUDGET_S`) kept by SQLite's progress handler. One that overruns is interrupted
 and run again in a reader thread, and so is the rest of that checkout's work, until the
-connection goes back to the pool. Re-running is safe: reader connections are query-only,
+connection goes back to the pool; the statement's SQL is remembered, and goes to the thread
+at once the next time. Re-running is safe: reader connections are query-only,
 and inside their transaction a statement sees the same snapshot the second time.
 """
 
@@ -20,6 +21,7 @@ import asyncio
 import math
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -37,6 +39,19 @@ _THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="baton-read")
 _BUDGETED = frozenset({"execute", "fetchall"})
 # The connection calls that end a checkout (SQLAlchemy rolls back on return to the pool).
 _CHECKOUT_ENDS = frozenset({"rollback", "commit", "close"})
+
+
+# The SQL of statements that overran the budget, most recent last: they go to a thread
+# at once from then on (a UI page's heavy queries would otherwise pay the budget each time).
+_HEAVY: OrderedDict[str, None] = OrderedDict()
+_HEAVY_KEPT = 512
+
+
+def _remember_heavy(sql: str) -> None:
+    _HEAVY[sql] = None
+    _HEAVY.move_to_end(sql)
+    while len(_HEAVY) > _HEAVY_KEPT:
+        _HEAVY.popitem(last=False)
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -79,6 +94,8 @@ class InlineConnection(aiosqlite.Connection):
             return fn(*args, **kwargs)
         if name == "execute" and isinstance(owner, sqlite3.Cursor):
             self._statement = (owner, args)
+            if not self._offloaded and args and args[0] in _HEAVY:
+                self._offload()  # it overran before: no need to find out again
         if self._offloaded:
             return await self._in_thread(partial(fn, *args, **kwargs))
         if name not in _BUDGETED:
@@ -92,12 +109,17 @@ class InlineConnection(aiosqlite.Connection):
         finally:
             self._deadline = math.inf
         # Too long for the loop: this statement, and the rest of the checkout, in a thread.
-        self._offloaded = True
-        self._watch(False)
+        self._offload()
         InlineConnection.offloaded_statements += 1
+        if self._statement is not None:
+            _remember_heavy(self._statement[1][0])
         if name == "fetchall":  # the rows read before the interruption are gone: start over
             return await self._in_thread(partial(self._rerun, owner))
         return await self._in_thread(partial(fn, *args, **kwargs))
+
+    def _offload(self) -> None:
+        self._offloaded = True
+        self._watch(False)
 
     def _rerun(self, cursor: Any) -> list[Any]:
         if self._statement is None or self._statement[0] is not cursor:
