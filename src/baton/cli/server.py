@@ -74,8 +74,12 @@ def start(
 ) -> None:
     """Start the API and UI (default http://127.0.0.1:4200), on SQLite unless
     PREFECT_SERVER_DATABASE_CONNECTION_URL names PostgreSQL."""
-    from baton.server.preflight import bind_socket, prepare_database
-    from baton.server.serve import configure_logging, serve
+    from baton.server.preflight import (
+        bind_socket,
+        finish_migration,
+        schema_is_behind,
+        start_migration,
+    )
 
     try:
         settings = Settings.from_env().with_overrides(
@@ -95,7 +99,12 @@ def start(
         settings.check_auth()
         url = settings.db_url  # validates the database URL before anything starts
         sock = bind_socket(settings.host, settings.port)
-        migrated = asyncio.run(prepare_database(settings, note))
+        migration = start_migration(url) if asyncio.run(schema_is_behind(settings, note)) else None
+        # The app loads while the child migrates (two processes, the machine's cores).
+        from baton.server.serve import configure_logging, serve
+
+        if migration is not None:
+            finish_migration(migration)
     except (ConfigError, StartupError) as exc:
         fail(str(exc))
 
@@ -104,7 +113,7 @@ def start(
     say(f"Baton {__version__}", bold=True)
     say(f"  UI        {base}")
     say(f"  API       {base}/api")
-    say(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migrated else ""))
+    say(f"  Database  {mask_url(url)}" + ("  (schema migrated)" if migration else ""))
     say(f"  Services  {'on' if settings.services else 'off (--no-services)'}")
     say(f"  Access    {_access(settings)}")
     if settings.exposed_without_auth:

@@ -9,6 +9,7 @@ import asyncio
 import errno
 import os
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -54,39 +55,37 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def prepare_database(settings: Settings, say: Callable[[str], None]) -> bool:
-    """Wait for the database, then bring its schema to head. True if migrations ran.
-
-    Migrations run in a child process: Alembic and Mako would otherwise stay loaded in the
-    server for its whole life (~5 MB of a new database's idle memory) after being used once.
-    """
+async def schema_is_behind(settings: Settings, say: Callable[[str], None]) -> bool:
+    """Wait for the database; True if its schema needs migrating to head."""
     engine = create_engine(settings.db_url, pool_size=1, max_overflow=0)
     try:
         await prepare_database_connection(settings, engine, say)
         try:
-            if await current_revision(engine) == head_revision():
-                return False
+            return await current_revision(engine) != head_revision()
         except Exception as exc:
             raise StartupError(f"Could not migrate the database schema: {exc}") from exc
     finally:
         await engine.dispose()
-    await migrate_in_child(settings.db_url)
-    return True
 
 
-async def migrate_in_child(url: URL) -> None:
-    """Upgrade the schema at `url` to head in `python -m baton.db.migrate` (the URL, which
-    may hold a password, goes by environment, not the command line)."""
+def start_migration(url: URL) -> subprocess.Popen[bytes]:
+    """Upgrade the schema at `url` to head in a child process, `python -m baton.db.migrate`:
+    Alembic and Mako would otherwise stay loaded in the server for its whole life (~5 MB of
+    a new database's idle memory) after being used once. The URL, which may hold a
+    password, goes by environment, not the command line. The caller may go on meanwhile
+    (`baton server start` loads the app) and then calls `finish_migration`."""
     env = {**os.environ, MIGRATE_URL_VAR: url.render_as_string(hide_password=False)}
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "baton.db.migrate",
+    return subprocess.Popen(
+        [sys.executable, "-m", "baton.db.migrate"],
         env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    _, err = await child.communicate()
+
+
+def finish_migration(child: subprocess.Popen[bytes]) -> None:
+    """Wait for `start_migration`'s child; its error, if any, becomes the user's."""
+    _, err = child.communicate()
     if child.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines() or ["no output"]
         raise StartupError(f"Could not migrate the database schema: {lines[-1]}")
