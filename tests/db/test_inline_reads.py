@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -148,6 +149,28 @@ async def test_a_statement_run_again_sees_its_transactions_snapshot(db: Database
         assert flows == 1  # still the transaction's snapshot: the interruption did not end it
     async with db.read() as conn:
         assert (await conn.execute(sa.text("SELECT count(*) FROM flow"))).scalar_one() == 2
+
+
+async def test_a_caller_that_gives_up_stops_its_statement(db: Database) -> None:
+    """A caller cancelled while its statement runs in the thread (a timeout, a shutdown)
+    interrupts the statement, and the connection is free again: without that the pool's
+    rollback would wait on the loop's thread for a statement that never ends."""
+    forever = sa.text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+    )
+
+    async def count_forever() -> None:
+        async with db.read() as conn:
+            await conn.execute(forever)
+
+    faulthandler.dump_traceback_later(120, exit=True)  # a hang fails the test, not CI
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(count_forever(), 0.5)
+        async with db.read() as conn:
+            assert (await conn.execute(sa.text("SELECT 1"))).scalar_one() == 1
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 async def test_readers_stay_query_only_and_errors_pass_through(db: Database) -> None:

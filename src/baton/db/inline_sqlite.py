@@ -18,6 +18,7 @@ and inside their transaction a statement sees the same snapshot the second time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import sqlite3
 import time
@@ -128,9 +129,19 @@ class InlineConnection(aiosqlite.Connection):
         rows: list[Any] = cursor.fetchall()
         return rows
 
-    @staticmethod
-    async def _in_thread(call: Callable[[], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(_THREADS, call)
+    async def _in_thread(self, call: Callable[[], Any]) -> Any:
+        work = asyncio.get_running_loop().run_in_executor(_THREADS, call)
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The caller gave up (a timeout, a shutdown), but the thread still holds the
+            # connection: stop the statement and let the thread let go before the pool's
+            # rollback, which would otherwise wait for it on the loop's thread.
+            if self._connection is not None:
+                self._connection.interrupt()
+            with contextlib.suppress(Exception):
+                await work
+            raise
 
     async def close(self) -> None:
         self.stop()
