@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import threading
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +12,7 @@ import sqlalchemy as sa
 from baton.db import inline_sqlite
 from baton.db.database import Database
 from baton.db.inline_sqlite import InlineConnection
-from baton.db.migrate import ensure_schema
-from baton.settings import DATABASE_URL_VAR, Settings
+from tests.support.flows_sql import insert_flow
 
 # Counting to ten million takes SQLite well over the inline budget (a second or more).
 LONG_COUNT = sa.text(
@@ -33,29 +29,6 @@ MANY_ROWS = sa.text(
 @pytest.fixture(autouse=True)
 def _forget_heavy_statements() -> None:
     inline_sqlite._HEAVY.clear()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    settings = Settings.from_env({DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'r.db'}"})
-    database = Database(settings)
-    await ensure_schema(database.migration_engine)
-    await database.start()
-    yield database
-    await database.close()
-
-
-def _add_flow(name: str):  # type: ignore[no-untyped-def]
-    def job(conn: sa.Connection) -> None:
-        conn.execute(
-            sa.text(
-                "INSERT INTO flow (id, created, updated, name, tags) "
-                "VALUES (:id, '2026-01-01', '2026-01-01', :name, '[]')"
-            ),
-            {"id": uuid.uuid4().hex, "name": name},
-        )
-
-    return job
 
 
 class Ticker:
@@ -79,11 +52,11 @@ class Ticker:
         self._task.cancel()
 
 
-async def test_a_short_read_runs_on_the_loop_thread(db: Database) -> None:
-    await db.write(_add_flow("a"))
+async def test_a_short_read_runs_on_the_loop_thread(sqlite_db: Database) -> None:
+    await sqlite_db.write(insert_flow("a"))
     threads = threading.active_count()
     moved = InlineConnection.offloaded_statements
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         with Ticker() as ticker:
             names = (await conn.execute(sa.text("SELECT name FROM flow"))).scalars().all()
             ticks = ticker.ticks
@@ -93,9 +66,11 @@ async def test_a_short_read_runs_on_the_loop_thread(db: Database) -> None:
     assert threading.active_count() == threads  # aiosqlite would start a thread per connection
 
 
-async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(db: Database) -> None:
+async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(
+    sqlite_db: Database,
+) -> None:
     moved = InlineConnection.offloaded_statements
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         with Ticker() as ticker:
             count = (await conn.execute(LONG_COUNT)).scalar_one()
             ticks = ticker.ticks
@@ -107,7 +82,7 @@ async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(db:
     assert count == 10_000_000
     assert ticks > 0  # the loop ran other work while SQLite counted
     # ... and the next checkout is back on the loop.
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         with Ticker() as ticker:
             assert (await conn.execute(sa.text("SELECT 2"))).scalar_one() == 2
             assert ticker.ticks == 0
@@ -115,43 +90,43 @@ async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(db:
 
 
 async def test_a_statement_that_overran_goes_to_the_thread_at_once_next_time(
-    db: Database,
+    sqlite_db: Database,
 ) -> None:
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         await conn.execute(LONG_COUNT)
     moved = InlineConnection.offloaded_statements
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         with Ticker() as ticker:
             assert (await conn.execute(LONG_COUNT)).scalar_one() == 10_000_000
             assert ticker.ticks > 0  # in the thread ...
     assert InlineConnection.offloaded_statements == moved  # ... without being interrupted first
 
 
-async def test_rows_cut_short_by_the_budget_are_read_again_in_full(db: Database) -> None:
+async def test_rows_cut_short_by_the_budget_are_read_again_in_full(sqlite_db: Database) -> None:
     moved = InlineConnection.offloaded_statements
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         rows = (await conn.execute(MANY_ROWS)).scalars().all()
     assert InlineConnection.offloaded_statements == moved + 1
     assert len(rows) == 500_000
     assert rows == list(range(1, 500_001))
 
 
-async def test_a_statement_run_again_sees_its_transactions_snapshot(db: Database) -> None:
-    await db.write(_add_flow("before"))
-    async with db.read() as conn:
+async def test_a_statement_run_again_sees_its_transactions_snapshot(sqlite_db: Database) -> None:
+    await sqlite_db.write(insert_flow("before"))
+    async with sqlite_db.read() as conn:
         await conn.execute(sa.text("SELECT count(*) FROM flow"))  # the read transaction starts
-        await db.write(_add_flow("after"))  # committed by the writer meanwhile
+        await sqlite_db.write(insert_flow("after"))  # committed by the writer meanwhile
         # A long statement that also counts the flows: interrupted, then run in a thread.
         both = sa.text(f"SELECT (SELECT count(*) FROM flow), ({LONG_COUNT.text})")
         moved = InlineConnection.offloaded_statements
         flows, _ = (await conn.execute(both)).one()
         assert InlineConnection.offloaded_statements == moved + 1
         assert flows == 1  # still the transaction's snapshot: the interruption did not end it
-    async with db.read() as conn:
+    async with sqlite_db.read() as conn:
         assert (await conn.execute(sa.text("SELECT count(*) FROM flow"))).scalar_one() == 2
 
 
-async def test_a_caller_that_gives_up_stops_its_statement(db: Database) -> None:
+async def test_a_caller_that_gives_up_stops_its_statement(sqlite_db: Database) -> None:
     """A caller cancelled while its statement runs in the thread (a timeout, a shutdown)
     interrupts the statement, and the connection is free again: without that the pool's
     rollback would wait on the loop's thread for a statement that never ends."""
@@ -160,25 +135,25 @@ async def test_a_caller_that_gives_up_stops_its_statement(db: Database) -> None:
     )
 
     async def count_forever() -> None:
-        async with db.read() as conn:
+        async with sqlite_db.read() as conn:
             await conn.execute(forever)
 
     faulthandler.dump_traceback_later(120, exit=True)  # a hang fails the test, not CI
     try:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(count_forever(), 0.5)
-        async with db.read() as conn:
+        async with sqlite_db.read() as conn:
             assert (await conn.execute(sa.text("SELECT 1"))).scalar_one() == 1
     finally:
         faulthandler.cancel_dump_traceback_later()
 
 
-async def test_readers_stay_query_only_and_errors_pass_through(db: Database) -> None:
-    async with db.read() as conn:
+async def test_readers_stay_query_only_and_errors_pass_through(sqlite_db: Database) -> None:
+    async with sqlite_db.read() as conn:
         with pytest.raises(sa.exc.OperationalError, match="no such table"):
             await conn.execute(sa.text("SELECT * FROM nowhere"))
     with pytest.raises(sa.exc.OperationalError, match="readonly"):
-        async with db.read() as conn:
+        async with sqlite_db.read() as conn:
             await conn.execute(sa.text("DELETE FROM flow"))
-    async with db.read() as conn:  # the pool's connections are fine afterwards
+    async with sqlite_db.read() as conn:  # the pool's connections are fine afterwards
         assert (await conn.execute(sa.text("SELECT 3"))).scalar_one() == 3

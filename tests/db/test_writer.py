@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,32 +12,9 @@ import sqlalchemy as sa
 from baton.db.database import Database
 from baton.db.migrate import ensure_schema
 from baton.settings import DATABASE_URL_VAR, Settings
+from tests.support.flows_sql import insert_flow
 
 NAMES = sa.table("flow", sa.column("name"))
-
-
-@pytest.fixture
-async def sqlite_db(tmp_path: Path) -> Database:
-    settings = Settings.from_env({DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'w.db'}"})
-    db = Database(settings)
-    await ensure_schema(db.migration_engine)
-    await db.start()
-    yield db  # type: ignore[misc]
-    await db.close()
-
-
-def _insert(name: str):  # type: ignore[no-untyped-def]
-    def job(conn: sa.Connection) -> str:
-        conn.execute(
-            sa.text(
-                "INSERT INTO flow (id, created, updated, name, tags) "
-                "VALUES (:id, '2026-01-01', '2026-01-01', :name, '[]')"
-            ),
-            {"id": uuid.uuid4().hex, "name": name},
-        )
-        return name
-
-    return job
 
 
 async def _names(db: Database) -> set[str]:
@@ -48,7 +24,7 @@ async def _names(db: Database) -> set[str]:
 
 async def test_concurrent_jobs_are_committed_in_batches(sqlite_db: Database) -> None:
     names = [f"f{i:04d}" for i in range(300)]
-    results = await asyncio.gather(*(sqlite_db.write(_insert(n)) for n in names))
+    results = await asyncio.gather(*(sqlite_db.write(insert_flow(n)) for n in names))
     assert results == names
     assert await _names(sqlite_db) == set(names)
     writer = sqlite_db._writer
@@ -58,8 +34,12 @@ async def test_concurrent_jobs_are_committed_in_batches(sqlite_db: Database) -> 
 
 
 async def test_a_failing_job_fails_alone(sqlite_db: Database) -> None:
-    await sqlite_db.write(_insert("taken"))
-    jobs = [_insert("a"), _insert("taken"), _insert("b")]  # the duplicate breaks UNIQUE(name)
+    await sqlite_db.write(insert_flow("taken"))
+    jobs = [
+        insert_flow("a"),
+        insert_flow("taken"),
+        insert_flow("b"),
+    ]  # the duplicate breaks UNIQUE(name)
     outcomes = await asyncio.gather(*(sqlite_db.write(j) for j in jobs), return_exceptions=True)
     assert outcomes[0] == "a"
     assert isinstance(outcomes[1], sa.exc.IntegrityError)
@@ -67,8 +47,8 @@ async def test_a_failing_job_fails_alone(sqlite_db: Database) -> None:
     assert await _names(sqlite_db) == {"taken", "a", "b"}
     # A lone failing job is rolled back too, and the writer keeps going.
     with pytest.raises(sa.exc.IntegrityError):
-        await sqlite_db.write(_insert("a"))
-    assert await sqlite_db.write(_insert("c")) == "c"
+        await sqlite_db.write(insert_flow("a"))
+    assert await sqlite_db.write(insert_flow("c")) == "c"
 
 
 async def test_readers_cannot_write(sqlite_db: Database) -> None:
@@ -95,7 +75,7 @@ async def test_writes_wait_for_another_process_holding_the_lock(
     """A `baton db` command in another process holding the write lock delays, never fails."""
     other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    pending = asyncio.ensure_future(sqlite_db.write(_insert("after-lock")))
+    pending = asyncio.ensure_future(sqlite_db.write(insert_flow("after-lock")))
     await asyncio.sleep(0.5)
     assert not pending.done()
     other.execute("COMMIT")
@@ -108,7 +88,7 @@ async def test_close_commits_what_was_queued(tmp_path: Path) -> None:
     db = Database(settings)
     await ensure_schema(db.migration_engine)
     await db.start()
-    futures = [asyncio.ensure_future(db.write(_insert(f"q{i}"))) for i in range(50)]
+    futures = [asyncio.ensure_future(db.write(insert_flow(f"q{i}"))) for i in range(50)]
     await asyncio.sleep(0)  # queued, not yet run
     await db.close()
     assert [f.result() for f in futures] == [f"q{i}" for i in range(50)]
