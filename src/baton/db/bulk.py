@@ -36,9 +36,14 @@ def _plan(
 
 
 def _processor(column_type: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor:
+    return _faster(column_type) or column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _faster(column_type: sa.types.TypeEngine[Any]) -> Processor:
+    """Our own processor where it beats SQLAlchemy's chain (same stored text), else None."""
     if isinstance(column_type, Timestamp):
-        return _sqlite_timestamp  # the same text as its bind processors', at a fifth the cost
-    return column_type.dialect_impl(dialect).bind_processor(dialect)
+        return _sqlite_timestamp  # a fifth of the cost of its two bind processors in a row
+    return None
 
 
 def _sqlite_timestamp(value: dt.datetime | None) -> str | None:
@@ -129,10 +134,7 @@ class Dml:
             compiled.string,
             names,
             tuple(
-                _sqlite_timestamp
-                if isinstance(compiled.binds[n].type, Timestamp)
-                else compiled._bind_processors.get(n)
-                for n in names
+                _faster(compiled.binds[n].type) or compiled._bind_processors.get(n) for n in names
             ),
         )
         needs_more = (

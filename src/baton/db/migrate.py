@@ -20,6 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 if TYPE_CHECKING:
     from alembic.config import Config
 
+# Alembic imports Mako (for its file templates), and Mako highlights the tracebacks of its
+# HTML error pages with Pygments when it can: 42 modules and ~10 MB that migrations never
+# use. Mako's own fallback (no colours) is taken instead, whoever imports Alembic here.
+sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # `python -m baton.db.migrate` upgrades the database this names (see server/preflight.py).
 MIGRATE_URL_VAR = "BATON_MIGRATE_URL"
@@ -27,7 +32,6 @@ _REVISION = re.compile(r'^(down_revision|revision) = (None|"([^"]+)")$', re.MULT
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
-    _without_highlighting()
     from alembic.config import Config
 
     config = Config()
@@ -35,13 +39,6 @@ def _config(connection: sa.Connection | None = None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
-
-
-def _without_highlighting() -> None:
-    """Alembic imports Mako (for its file templates), and Mako highlights the tracebacks of
-    its HTML error pages with Pygments when it can: 42 modules and ~10 MB that a server
-    running its migrations never uses. Mako's own fallback (no colours) is taken instead."""
-    sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
 
 
 @cache
@@ -77,7 +74,6 @@ def _current(conn: sa.Connection) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    _without_highlighting()
     from alembic import command
 
     async with engine.connect() as conn:
@@ -86,7 +82,6 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    _without_highlighting()
     from alembic import command
 
     async with engine.connect() as conn:
