@@ -9,7 +9,8 @@ Operations (each run for `--seconds` at `--concurrency` concurrent requests):
   set_state  POST /api/flow_runs/{id}/set_state      (RUNNING, then COMPLETED, per run)
   read       GET  /api/flow_runs/{id}
   filter     POST /api/flow_runs/filter  limit 200
-  logs       POST /api/logs/             50 records (encoded before the measurement)
+  logs       POST /api/logs/             50 records (encoded before the measurement,
+                                         stamped with the time of each request)
 The bare target answers a small JSON POST from a plain ASGI app under the same uvicorn
 settings: the ceiling this load generator can show on this machine. It is measured before
 and after the servers, and the two runs pooled.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.util
 import itertools
 import json
 import os
@@ -182,33 +184,46 @@ async def bench_api(api: str, seconds: float, concurrency: int) -> dict[str, Res
         results["filter"] = await load(filter_, client, seconds, concurrency)
         # The batches are encoded before the measurement: encoding 50 records costs the
         # load generator more than storing them costs the server, so encoding them in the
-        # loop would measure the generator. Each batch is sent as it is (same bytes).
+        # loop would measure the generator. Only their times are filled in per request, as
+        # a client's records carry the time they were logged: re-sent times would land
+        # each record of a batch in another place of every time-ordered index.
         lines = itertools.count()
         bodies = [log_batch(random.choice(ids), lines) for _ in range(256)]
         batches = itertools.cycle(bodies)
         headers = {"content-type": "application/json"}
 
         async def logs(c: httpx.AsyncClient) -> list[int]:
-            return [(await c.post("/logs/", content=next(batches), headers=headers)).status_code]
+            body = stamped(next(batches))
+            return [(await c.post("/logs/", content=body, headers=headers)).status_code]
 
         results["logs"] = await load(logs, client, seconds, concurrency)
     return results
 
 
+_WHEN = b"@WHEN@"
+
+
 def log_batch(run_id: str, lines: Iterator[int], size: int = 50) -> bytes:
-    """A client's batch of `size` log records for one flow run, as JSON bytes."""
+    """A client's batch of `size` log records for one flow run, as JSON bytes, with their
+    times left to `stamped` (record i of the batch is logged at microsecond i)."""
     batch = [
         {
             "name": "bench",
             "level": 20,
             "message": f"line {next(lines)}",
-            "timestamp": now_iso(),
+            "timestamp": f"{_WHEN.decode()}{i:03d}+00:00",
             "flow_run_id": run_id,
             "task_run_id": None,
         }
-        for _ in range(size)
+        for i in range(size)
     ]
     return json.dumps(batch).encode()
+
+
+def stamped(batch: bytes) -> bytes:
+    """A batch from `log_batch` logged now: its records' times in this millisecond."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")[:23]
+    return batch.replace(_WHEN, now.encode())
 
 
 async def bench_bare(url: str, seconds: float, concurrency: int) -> dict[str, Result]:
@@ -272,6 +287,13 @@ def main() -> None:
     parser.add_argument("--targets", default="baton,reference,bare")
     parser.add_argument("--database-url", help="run Baton on this database instead of SQLite")
     args = parser.parse_args()
+    if importlib.util.find_spec("sniffio") is None:
+        parser.exit(
+            1,
+            "sniffio is not installed: without it httpx's async client searches sys.path "
+            "for it on every request, and the load generator, not the server, is measured "
+            "(pip install -e '.[dev]').\n",
+        )
 
     table: dict[str, dict[str, Result]] = {}
     targets = args.targets.split(",")
