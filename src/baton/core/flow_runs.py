@@ -21,6 +21,7 @@ from baton.core.runs import (
     new_state_row,
     read_history,
     read_history_state,
+    read_run,
     run_out,
     state_out,
     state_type_of,
@@ -167,11 +168,10 @@ async def create_flow_run(
 
 
 async def read_flow_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
-    async with db.read() as conn:
-        found = await list_runs(conn, FR, [FR.c.id == run_id])
-    if not found:
+    found = await read_run(db, FR, run_id)
+    if found is None:
         raise NotFound(NOT_FOUND)
-    return found[0]
+    return found
 
 
 async def update_flow_run(db: Database, run_id: uuid.UUID, body: FlowRunUpdate) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.clock import uuid7
 from baton.db.bulk import Dml
+from baton.db.database import Database
+from baton.db.query import Query
 from baton.orchestration.rules import ProposedState
 from baton.orchestration.states import StateType, full_details
 from baton.orchestration.timing import Timing, estimated_run_time, estimated_start_time_delta
@@ -285,6 +287,19 @@ async def list_runs(
         stmt = stmt.limit(limit).offset(offset)
     rows = (await conn.execute(stmt)).all()
     return encode_runs(rows, table, conn.dialect.name, dt.datetime.now(_UTC))
+
+
+@functools.cache
+def _by_id(table: sa.Table) -> Query:
+    return Query(raw_select(table).where(table.c.id == sa.bindparam("id", type_=table.c.id.type)))
+
+
+async def read_run(db: Database, table: sa.Table, run_id: uuid.UUID) -> dict[str, Any] | None:
+    """One run of `table` by id, encoded for the wire, or None."""
+    rows = await _by_id(table).all(db, {"id": run_id})
+    if not rows:
+        return None
+    return encode_runs(rows, table, db.dialect, dt.datetime.now(_UTC))[0]
 
 
 async def read_history(

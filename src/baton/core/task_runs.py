@@ -18,6 +18,7 @@ from baton.core.runs import (
     new_state_row,
     read_history,
     read_history_state,
+    read_run,
     run_out,
     state_out,
     state_type_of,
@@ -106,11 +107,10 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
 
 
 async def read_task_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
-    async with db.read() as conn:
-        found = await list_runs(conn, TR, [TR.c.id == run_id])
-    if not found:
+    found = await read_run(db, TR, run_id)
+    if found is None:
         raise NotFound(NOT_FOUND)
-    return found[0]
+    return found
 
 
 async def delete_task_run(db: Database, run_id: uuid.UUID) -> None:
