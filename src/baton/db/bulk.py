@@ -50,9 +50,12 @@ def _sqlite_timestamp(value: dt.datetime | None) -> str | None:
     """A UTC timestamp as SQLAlchemy's SQLite DATETIME stores it: "2026-01-02 03:04:05.000006"."""
     if value is None:
         return None
-    if value.tzinfo is None:
+    offset = value.utcoffset()
+    if offset is None:
         raise ValueError(f"naive datetime {value!r} given to a UTC timestamp column")
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if offset:
+        value -= offset  # the UTC wall time; its own offset is cut off below
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def insert_many(
