@@ -12,8 +12,9 @@ Operations (each run for `--seconds` at `--concurrency` concurrent requests):
   logs       POST /api/logs/             50 records (encoded before the measurement,
                                          stamped with the time of each request)
 The bare target answers a small JSON POST from a plain ASGI app under the same uvicorn
-settings: the ceiling this load generator can show on this machine. It is measured before
-and after the servers, and the two runs pooled.
+settings: the ceiling this load generator can show on this machine. It runs beside Baton
+and is measured before and after each of Baton's operations; each operation is compared
+with the two runs next to it, pooled.
 Figures to report as ratios, never assertions.
 """
 
@@ -131,8 +132,25 @@ def state(kind: str) -> dict[str, object]:
     }
 
 
-async def bench_api(api: str, seconds: float, concurrency: int) -> dict[str, Result]:
+Ceiling = Callable[[], Awaitable[Result]]
+
+
+async def bench_api(
+    api: str, seconds: float, concurrency: int, ceiling: Ceiling | None = None
+) -> tuple[dict[str, Result], list[Result]]:
+    """The operations against one server; with `ceiling`, the bare endpoint is measured
+    before the first operation and after each one (so each has one on either side)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    ceilings: list[Result] = []
+    results: dict[str, Result] = {}
+
+    async def measure(op: str, call: Callable[[httpx.AsyncClient], Awaitable[list[int]]]) -> None:
+        if ceiling is not None and not ceilings:
+            ceilings.append(await ceiling())
+        results[op] = await load(call, client, seconds, concurrency)
+        if ceiling is not None:
+            ceilings.append(await ceiling())
+
     async with httpx.AsyncClient(base_url=api, limits=limits, timeout=60) as client:
         flow = (await client.post("/flows/", json={"name": "bench-flow"})).json()
         created: list[str] = []
@@ -150,7 +168,7 @@ async def bench_api(api: str, seconds: float, concurrency: int) -> dict[str, Res
                 created.append(r.json()["id"])
             return [r.status_code]
 
-        results = {"create": await load(create, client, seconds, concurrency)}
+        await measure("create", create)
         # Enough fresh runs for the state phase, made outside the measurement: two state
         # changes each, at up to 300 changes/s; fewer for a server that creates runs slowly.
         # (Runs beyond these are made inside the phase, and not counted.)
@@ -169,19 +187,19 @@ async def bench_api(api: str, seconds: float, concurrency: int) -> dict[str, Res
             b = await c.post(url, json={"state": state("COMPLETED"), "force": False})
             return [a.status_code, b.status_code]
 
-        results["set_state"] = await load(set_state, client, seconds, concurrency)
+        await measure("set_state", set_state)
         ids = list(created)
 
         async def read(c: httpx.AsyncClient) -> list[int]:
             return [(await c.get(f"/flow_runs/{random.choice(ids)}")).status_code]
 
-        results["read"] = await load(read, client, seconds, concurrency)
+        await measure("read", read)
 
         async def filter_(c: httpx.AsyncClient) -> list[int]:
             body = {"sort": "EXPECTED_START_TIME_DESC", "limit": 200, "offset": 0}
             return [(await c.post("/flow_runs/filter", json=body)).status_code]
 
-        results["filter"] = await load(filter_, client, seconds, concurrency)
+        await measure("filter", filter_)
         # The batches are encoded before the measurement: encoding 50 records costs the
         # load generator more than storing them costs the server, so encoding them in the
         # loop would measure the generator. Only their times are filled in per request, as
@@ -196,8 +214,8 @@ async def bench_api(api: str, seconds: float, concurrency: int) -> dict[str, Res
             body = stamped(next(batches))
             return [(await c.post("/logs/", content=body, headers=headers)).status_code]
 
-        results["logs"] = await load(logs, client, seconds, concurrency)
-    return results
+        await measure("logs", logs)
+    return results, ceilings
 
 
 _WHEN = b"@WHEN@"
@@ -226,14 +244,14 @@ def stamped(batch: bytes) -> bytes:
     return batch.replace(_WHEN, now.encode())
 
 
-async def bench_bare(url: str, seconds: float, concurrency: int) -> dict[str, Result]:
+async def bench_bare(url: str, seconds: float, concurrency: int) -> Result:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
         async def post(c: httpx.AsyncClient) -> list[int]:
             return [(await c.post(url, json={"name": "x", "n": 1})).status_code]
 
-        return {"bare": await load(post, client, seconds, concurrency)}
+        return await load(post, client, seconds, concurrency)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> float:
@@ -295,40 +313,63 @@ def main() -> None:
             "(pip install -e '.[dev]').\n",
         )
 
-    table: dict[str, dict[str, Result]] = {}
     targets = args.targets.split(",")
-    if "bare" in targets and len(targets) > 1:
-        # The ceiling is measured first and last, and the two runs are pooled: this
-        # machine's speed drifts by a fifth over minutes, and a ceiling measured only
-        # before or after the servers would favour one side.
-        targets = ["bare", *(t for t in targets if t != "bare"), "bare"]
-    ceilings: list[Result] = []
-    for target in targets:
+    servers = [t for t in targets if t != "bare"]
+    homes: list[Path] = []
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def launch(target: str) -> str:
         home = Path(tempfile.mkdtemp(prefix=f"bench-{target}-"))
         port = free_port()
-        proc = start(target, port, home, args.database_url)
-        try:
-            health = "/health" if target == "bare" else "/api/health"
-            wait_healthy(f"http://127.0.0.1:{port}{health}", proc)
-            base = f"http://127.0.0.1:{port}"
-            if target == "bare":
-                ceilings.append(
-                    asyncio.run(bench_bare(base + "/", args.seconds, args.concurrency))["bare"]
-                )
-                table["bare"] = {"bare": pooled(ceilings)}
-            else:
-                table[target] = asyncio.run(
-                    bench_api(base + "/api", args.seconds, args.concurrency)
-                )
-        finally:
+        homes.append(home)
+        procs.append(start(target, port, home, args.database_url))
+        health = "/health" if target == "bare" else "/api/health"
+        wait_healthy(f"http://127.0.0.1:{port}{health}", procs[-1])
+        return f"http://127.0.0.1:{port}"
+
+    table: dict[str, dict[str, Result]] = {}
+    # The bare endpoint is the ceiling of this load generator on this machine, whose speed
+    # drifts by a third within minutes: it runs beside Baton and is measured right before
+    # and after each of Baton's operations, which is compared with the two.
+    beside: dict[str, Result] = {}
+    try:
+        ceiling: Ceiling | None = None
+        if "bare" in targets:
+            bare_url = launch("bare") + "/"
+
+            async def ceiling() -> Result:
+                return await bench_bare(bare_url, args.seconds, args.concurrency)
+
+        for target in servers:
+            url = launch(target) + "/api"
+            near = ceiling if target == "baton" else None
+            table[target], ceilings = asyncio.run(
+                bench_api(url, args.seconds, args.concurrency, near)
+            )
+            for i, op in enumerate(table[target]):
+                if ceilings:
+                    beside[op] = pooled(ceilings[i : i + 2])
+            done = procs.pop()
+            done.terminate()
+            done.wait(30)
+            print(f"measured {target}", file=sys.stderr)
+        if "bare" in targets and not beside:
+            beside["bare"] = asyncio.run(bench_bare(bare_url, args.seconds, args.concurrency))
+    finally:
+        for proc in procs:
             proc.terminate()
             proc.wait(30)
+        for home in homes:
             shutil.rmtree(home, ignore_errors=True)
-        print(f"measured {target}", file=sys.stderr)
+    if beside:
+        table["bare"] = {"bare": pooled(list(beside.values()))}
 
     print(f"\nconcurrency {args.concurrency}, {args.seconds:g} s per operation")
-    if len(ceilings) > 1:
-        print("bare measured first and last: " + ", ".join(f"{c.rate:,.0f}/s" for c in ceilings))
+    if beside and "baton" in table:
+        print(
+            "bare endpoint beside each of Baton's operations (pooled before and after): "
+            + ", ".join(f"{op} {r.rate:,.0f}/s" for op, r in beside.items())
+        )
     print()
     print("| operation | target | ok ops/s | p50 ms | p99 ms | errors (429/503, dropped) |")
     print("|---|---|---:|---:|---:|---|")
@@ -347,8 +388,8 @@ def main() -> None:
             if "reference" in table:
                 ref = table["reference"][op].rate
                 parts.append(f"{ours / ref:.1f}x reference" if ref else "reference 0/s")
-            if "bare" in table:
-                parts.append(f"{ours / table['bare']['bare'].rate:.0%} of bare")
+            if op in beside:
+                parts.append(f"{ours / beside[op].rate:.0%} of bare beside it")
             print("  " + ", ".join(parts))
 
 
