@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from baton.api import (
     admin,
@@ -25,13 +25,13 @@ from baton.api import (
     worker_channel,
 )
 from baton.api.access import authorize
-from baton.api.routing import API_PREFIX
+from baton.api.routing import API_PREFIX, ApiRouter
 
 
-def api_router() -> APIRouter:
+def api_router() -> ApiRouter:
     # Every route checks the caller's role (`authorize`); the access middleware has
     # checked their credentials before.
-    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
+    router = ApiRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
     for module in (
         health,
         metrics,

@@ -115,6 +115,35 @@ class ResourceRouter(APIRouter):
             return Match.NONE, {}
         return super().matches(scope)
 
+    # On every request FastAPI asks each router it walks whether its routes changed since
+    # it listed them, by walking the routes of that router and of every router included
+    # in it (5% of a state change's time on the event loop). A resource router holds
+    # routes, not routers, so its own count of changes is the whole answer.
+
+    def include_router(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a resource router holds routes, not other routers")
+
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        return self._routes_version
+
+
+class ApiRouter(APIRouter):
+    """The /api router. It includes resource routers only, so whether its routes changed
+    is its own count plus theirs, without FastAPI's walk (see ResourceRouter)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._resources: list[ResourceRouter] = []
+
+    def include_router(self, router: APIRouter, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(router, ResourceRouter):
+            raise TypeError("the API router includes resource routers only")
+        super().include_router(router, *args, **kwargs)
+        self._resources.append(router)
+
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        return self._routes_version + sum(r._routes_version for r in self._resources)
+
 
 def resource_router(**kwargs: Any) -> APIRouter:
     """A router for one resource, whose routes parse JSON with orjson."""
