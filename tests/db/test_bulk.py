@@ -129,6 +129,15 @@ async def test_dml_raises_sqlalchemys_errors(app: FastAPI) -> None:
         await app.state.db.write(lambda conn: Dml(t.variable.insert()).execute(conn, again))
 
 
+async def test_insert_many_raises_sqlalchemys_errors_and_stores_nothing(app: FastAPI) -> None:
+    rows = _rows(["a", "b"])
+    rows[1] = (rows[0][0], *rows[1][1:])  # the same id twice
+    with pytest.raises(sa.exc.IntegrityError):
+        await app.state.db.write(lambda conn: insert_many(conn, t.log, COLUMNS, rows))
+    async with app.state.db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(t.log))).scalar() == 0
+
+
 async def test_dml_with_values_written_into_it_takes_the_usual_path(app: FastAPI) -> None:
     now = dt.datetime.now(dt.UTC)
     stmt = t.variable.insert().values(tags=["fixed"])  # a value the parameters do not carry

@@ -82,7 +82,22 @@ def insert_many(
             values[i] = tuple(map(process, values[i]))
         else:
             values[i] = tuple(map(processed.__getitem__, values[i]))
-    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    _run(conn, sql, list(zip(*values, strict=True)))
+
+
+def _run(conn: sa.Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
+    """`sql` on the driver (one row or many); its errors raised as SQLAlchemy's."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        if len(params) == 1:
+            driver.execute(sql, params[0])
+        else:
+            driver.executemany(sql, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
 
 
 class Dml:
@@ -118,17 +133,7 @@ class Dml:
             )
             for row in rows
         ]
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        try:
-            if len(values) == 1:
-                driver.execute(sql, values[0])
-            else:
-                driver.executemany(sql, values)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise sa.exc.DBAPIError.instance(
-                sql, values, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-            ) from exc
+        _run(conn, sql, values)
 
     def _plan(self, keys: tuple[str, ...], dialect: Dialect) -> _DmlPlan | None:
         compiled: Any = self.stmt.compile(dialect=dialect, column_keys=list(keys))
