@@ -332,6 +332,7 @@ def main() -> None:
     # drifts by a third within minutes: it runs beside Baton and is measured right before
     # and after each of Baton's operations, which is compared with the two.
     beside: dict[str, Result] = {}
+    bare_runs: list[Result] = []
     try:
         ceiling: Ceiling | None = None
         if "bare" in targets:
@@ -346,6 +347,7 @@ def main() -> None:
             table[target], ceilings = asyncio.run(
                 bench_api(url, args.seconds, args.concurrency, near)
             )
+            bare_runs += ceilings
             for i, op in enumerate(table[target]):
                 if ceilings:
                     beside[op] = pooled(ceilings[i : i + 2])
@@ -353,16 +355,16 @@ def main() -> None:
             done.terminate()
             done.wait(30)
             print(f"measured {target}", file=sys.stderr)
-        if "bare" in targets and not beside:
-            beside["bare"] = asyncio.run(bench_bare(bare_url, args.seconds, args.concurrency))
+        if "bare" in targets and not bare_runs:
+            bare_runs.append(asyncio.run(bench_bare(bare_url, args.seconds, args.concurrency)))
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(30)
         for home in homes:
             shutil.rmtree(home, ignore_errors=True)
-    if beside:
-        table["bare"] = {"bare": pooled(list(beside.values()))}
+    if bare_runs:
+        table["bare"] = {"bare": pooled(bare_runs)}
 
     print(f"\nconcurrency {args.concurrency}, {args.seconds:g} s per operation")
     if beside and "baton" in table:
