@@ -118,10 +118,6 @@ def pooled(results: list[Result]) -> Result:
     return total
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
 def state(kind: str) -> dict[str, object]:
     return {
         "type": kind,

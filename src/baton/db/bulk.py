@@ -95,9 +95,21 @@ def _run(conn: sa.Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
         else:
             driver.executemany(sql, params)
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from exc
+        raise as_sqlalchemy_error(conn.dialect, sql, params, exc) from exc
+
+
+def as_sqlalchemy_error(dialect: Dialect, sql: str, params: Any, exc: Exception) -> Exception:
+    """A driver error as SQLAlchemy's execute would have raised it."""
+    return sa.exc.DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect)
+
+
+def positional_plan(compiled: Any) -> tuple[str, tuple[str, ...], tuple[Processor, ...]]:
+    """A compiled statement's SQL, its parameters' names in order and their processors."""
+    names = tuple(compiled.positiontup or ())
+    processors = tuple(
+        _faster(compiled.binds[n].type) or compiled._bind_processors.get(n) for n in names
+    )
+    return compiled.string, names, processors
 
 
 class Dml:
@@ -137,25 +149,16 @@ class Dml:
 
     def _plan(self, keys: tuple[str, ...], dialect: Dialect) -> _DmlPlan | None:
         compiled: Any = self.stmt.compile(dialect=dialect, column_keys=list(keys))
-        names = tuple(compiled.positiontup or ())
-        plan: _DmlPlan | None = (
-            compiled.string,
-            names,
-            tuple(
-                _faster(compiled.binds[n].type) or compiled._bind_processors.get(n) for n in names
-            ),
-        )
+        plan = positional_plan(compiled)
         needs_more = (
             compiled.insert_prefetch
             or compiled.update_prefetch
             or compiled.effective_returning
             or compiled.positiontup is None
-            or not set(names) <= set(keys)
+            or not set(plan[1]) <= set(keys)
         )
-        if needs_more:
-            plan = None
-        self._plans[keys] = plan
-        return plan
+        self._plans[keys] = None if needs_more else plan
+        return self._plans[keys]
 
 
 _DmlPlan = tuple[str, tuple[str, ...], tuple[Processor, ...]]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from baton.db.bulk import Processor
+from baton.db.bulk import Processor, as_sqlalchemy_error, positional_plan
 
 if TYPE_CHECKING:
     from baton.db.database import Database
@@ -48,23 +48,17 @@ class Query:
                 finally:
                     await cursor.close()
             except conn.dialect.loaded_dbapi.Error as exc:
-                raise sa.exc.DBAPIError.instance(
-                    sql, values, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-                ) from exc
+                raise as_sqlalchemy_error(conn.dialect, sql, values, exc) from exc
             return rows
 
     def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...], tuple[Processor, ...]]:
         compiled: Any = self.stmt.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
+        plan = positional_plan(compiled)
         if (
             compiled.positiontup is None
             or compiled.literal_execute_params
-            or any(compiled.binds[n].expanding for n in names)
+            or any(compiled.binds[n].expanding for n in plan[1])
         ):
             raise ValueError("a Query takes one value per parameter (no IN lists)")
-        self._plan = (
-            compiled.string,
-            names,
-            tuple(compiled._bind_processors.get(n) for n in names),
-        )
-        return self._plan
+        self._plan = plan
+        return plan
