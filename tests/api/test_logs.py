@@ -6,9 +6,11 @@ import uuid
 
 import httpx
 import orjson
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from baton.core.logs import QUICK_BATCH
 from baton.db import tables as t
 from baton.schemas.logs import MAX_RECORDS
 
@@ -77,6 +79,22 @@ async def test_a_batch_is_stored_and_answered_201_empty(
     assert str(rows[1]["task_run_id"]) == TASK_RUN
     assert rows[0]["timestamp"].isoformat() == "2026-11-26T22:58:52.101000+00:00"
     assert len({r["id"] for r in rows}) == 4
+
+
+async def test_a_large_batch_is_stored_off_the_event_loop(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A batch the size clients usually send is stored on the event loop; a larger one in
+    the writer's thread, so the loop is not held while thousands of rows go in."""
+    writer = app.state.db._writer
+    if writer is None:
+        pytest.skip("PostgreSQL has no writer thread")
+    on_loop = writer.inline_batches
+    assert (await _post(client, [RECORDS[0]] * QUICK_BATCH)).status_code == 201
+    assert writer.inline_batches == on_loop + 1
+    assert (await _post(client, [RECORDS[0]] * (QUICK_BATCH + 1))).status_code == 201
+    assert writer.inline_batches == on_loop + 1
+    assert len(await _filter(client, limit=QUICK_BATCH * 2 + 1)) == QUICK_BATCH * 2 + 1
 
 
 async def test_empty_batch(client: httpx.AsyncClient) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,22 +36,87 @@ async def test_concurrent_jobs_are_committed_in_batches(sqlite_db: Database) -> 
     assert writer.batches < 300  # several jobs shared a commit
 
 
-async def test_a_failing_job_fails_alone(sqlite_db: Database) -> None:
-    await sqlite_db.write(insert_flow("taken"))
+@pytest.mark.parametrize("quick", [False, True], ids=["thread", "event-loop"])
+async def test_a_failing_job_fails_alone(sqlite_db: Database, tmp_path: Path, quick: bool) -> None:
+    await sqlite_db.write(insert_flow("taken"), quick=quick)
     jobs = [
         insert_flow("a"),
         insert_flow("taken"),
         insert_flow("b"),
     ]  # the duplicate breaks UNIQUE(name)
-    outcomes = await asyncio.gather(*(sqlite_db.write(j) for j in jobs), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(sqlite_db.write(j, quick=quick) for j in jobs), return_exceptions=True
+    )
     assert outcomes[0] == "a"
     assert isinstance(outcomes[1], sa.exc.IntegrityError)
     assert outcomes[2] == "b"
     assert await _names(sqlite_db) == {"taken", "a", "b"}
     # A lone failing job is rolled back too, and the writer keeps going.
     with pytest.raises(sa.exc.IntegrityError):
-        await sqlite_db.write(insert_flow("a"))
-    assert await sqlite_db.write(insert_flow("c")) == "c"
+        await sqlite_db.write(insert_flow("a"), quick=quick)
+    assert await sqlite_db.write(insert_flow("c"), quick=quick) == "c"
+    # Nothing is left holding the write lock: another process can take it at once.
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
+
+
+def _ran_on(thread_ids: list[int], job: Callable[[sa.Connection], str]) -> Callable[..., str]:
+    def recorded(conn: sa.Connection) -> str:
+        thread_ids.append(threading.get_ident())
+        return job(conn)
+
+    return recorded
+
+
+async def test_quick_jobs_run_on_the_event_loop_and_others_in_the_thread(
+    sqlite_db: Database,
+) -> None:
+    loop_thread = threading.get_ident()
+    quick: list[int] = []
+    slow: list[int] = []
+    await sqlite_db.write(_ran_on(quick, insert_flow("q1")), quick=True)
+    await sqlite_db.write(_ran_on(slow, insert_flow("s1")))
+    # A batch that holds one job not said to be quick runs in the thread, all of it.
+    mixed: list[int] = []
+    await asyncio.gather(
+        sqlite_db.write(_ran_on(mixed, insert_flow("q2")), quick=True),
+        sqlite_db.write(_ran_on(mixed, insert_flow("s2"))),
+    )
+    assert quick == [loop_thread]
+    assert slow[0] != loop_thread
+    assert mixed == [slow[0], slow[0]]
+    assert await _names(sqlite_db) == {"q1", "s1", "q2", "s2"}
+    writer = sqlite_db._writer
+    assert writer is not None
+    assert writer.inline_batches == 1
+
+
+async def test_quick_jobs_wait_for_another_process_in_the_thread(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Waiting for the lock on the event loop would freeze the server (and this test,
+    whose loop could not go on to release the lock until SQLite gave up)."""
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ran_on: list[int] = []
+    pending = asyncio.ensure_future(
+        sqlite_db.write(_ran_on(ran_on, insert_flow("after-lock")), quick=True)
+    )
+    started = time.monotonic()
+    await asyncio.sleep(0.5)
+    # The loop was free: the sleep ended on time, not once SQLite's wait gave up.
+    assert time.monotonic() - started < 2
+    assert not pending.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(pending, 10) == "after-lock"
+    assert ran_on != [threading.get_ident()]
+    # With the lock free again, quick jobs are back on the event loop.
+    ran_on.clear()
+    await sqlite_db.write(_ran_on(ran_on, insert_flow("free")), quick=True)
+    assert ran_on == [threading.get_ident()]
 
 
 async def test_readers_cannot_write(sqlite_db: Database) -> None:

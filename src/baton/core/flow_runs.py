@@ -162,7 +162,7 @@ async def create_flow_run(
         return run_out(row, now), True
 
     emitted: list[Record] = []
-    result = await db.write(job)
+    result = await db.write(job, quick=True)
     bus.publish(emitted)
     return result
 
@@ -313,7 +313,7 @@ async def set_flow_run_state(
         return StateResult(decision, history_state_out(state))
 
     emitted: list[Record] = []
-    result = await db.write(job)
+    result = await db.write(job, quick=True)
     bus.publish(emitted)
     return result
 

@@ -37,6 +37,9 @@ _COLUMNS = (
 
 
 _INSERTED = tuple(c.name for c in _COLUMNS)
+# A batch up to this size is stored on the event loop (a few milliseconds at most, see
+# db/writer.py); a larger one in the writer thread, so the loop keeps serving meanwhile.
+QUICK_BATCH = 200
 
 
 async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
@@ -65,7 +68,7 @@ async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
     def job(conn: sa.Connection) -> None:
         insert_many(conn, t.log, _INSERTED, rows)
 
-    await db.write(job)
+    await db.write(job, quick=len(rows) <= QUICK_BATCH)
     return len(rows)
 
 

@@ -103,7 +103,7 @@ async def create_task_run(db: Database, body: TaskRunCreate) -> tuple[dict[str, 
         assert created is not None
         return created, True
 
-    return await db.write(job)
+    return await db.write(job, quick=True)
 
 
 async def read_task_run(db: Database, run_id: uuid.UUID) -> dict[str, Any]:
@@ -181,7 +181,7 @@ async def set_task_run_state(
         conn.execute(_UPDATE, {"_id": run_id, **values})
         return StateResult(decision, history_state_out(state))
 
-    return await db.write(job)
+    return await db.write(job, quick=True)
 
 
 def _read(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> dict[str, Any] | None:

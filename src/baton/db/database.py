@@ -76,14 +76,15 @@ class Database:
         async with self._read_engine.connect() as conn:
             yield conn
 
-    async def write(self, job: WriteJob[T]) -> T:
+    async def write(self, job: WriteJob[T], *, quick: bool = False) -> T:
         """Run `job(conn)` in a transaction and return its result once it is committed.
 
         A job is a plain function of a synchronous connection: on SQLite it runs in the
-        writer thread, on PostgreSQL through the async driver (SQLAlchemy's run_sync).
+        writer thread (on the event loop if `quick`: a job that touches a few rows, see
+        writer.py), on PostgreSQL through the async driver (SQLAlchemy's run_sync).
         """
         if self._writer is not None:
-            return await self._writer.submit(job)
+            return await self._writer.submit(job, quick)
         async with self._write_engine.begin() as conn:
             return await conn.run_sync(job)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import orjson
@@ -98,8 +99,12 @@ def _install_sqlite_hooks(engine: sa.Engine, role: str) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # Said to the driver: through exec_driver_sql it cost more than the query it
-        # precedes in a one-row read.
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        # precedes in a one-row read. The writer may have begun already (writer.py).
+        dbapi_conn = conn.connection.dbapi_connection
+        assert dbapi_conn is not None
+        if isinstance(dbapi_conn, sqlite3.Connection) and dbapi_conn.in_transaction:
+            return
+        cursor = dbapi_conn.cursor()
         try:
             cursor.execute(begin)
         finally:
