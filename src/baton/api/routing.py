@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
+from baton.api.compiled import compiled_handler
 from baton.errors import InvalidInput
 
 _LONG_NUMBER = re.compile(rb"\d{20}")
@@ -91,7 +92,7 @@ def _nul_in_url(request: Request) -> str | None:
 
 class BatonRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = compiled_handler(self, super().get_route_handler())
 
         async def route(request: Request) -> Response:
             if (where := _nul_in_url(request)) is not None:
