@@ -14,6 +14,7 @@ from baton.core.clock import utcnow, uuid7
 from baton.core.flow_run_events import state_change_event
 from baton.core.names import generate_name
 from baton.core.runs import (
+    TIMING_COLUMNS,
     current_state_columns,
     history_state_out,
     insert_history,
@@ -58,8 +59,17 @@ _UPDATE_RUN = Dml(update_by_id(FR))
 # nor works out their cache key from forty values on every call.
 _INSERT_RUN = Dml(FR.insert())
 # FOR UPDATE: two proposals for one run must be decided one after the other.
+# What a state change reads of its run: the rules' inputs, the timing, what its event
+# names. Not parameters, context or job variables: decoding every JSON column of the row
+# was the most of a state change's work in the writer.
+_STATE_CHANGE_READS = (
+    *("id", "name", "flow_id", "deployment_id", "parent_task_run_id", "tags"),
+    *("work_queue_id", "work_queue_name", "work_pool_id", "work_pool_name"),
+    *("state_id", "state_type", "state_name", "state_timestamp", "state_message"),
+    *("state_details", "state_data", "empirical_policy", *TIMING_COLUMNS),
+)
 _RUN_FOR_STATE = (
-    sa.select(FR, t.flow.c.name.label("flow_name"))
+    sa.select(*(FR.c[name] for name in _STATE_CHANGE_READS), t.flow.c.name.label("flow_name"))
     .join(t.flow, t.flow.c.id == FR.c.flow_id)
     .where(FR.c.id == sa.bindparam("run_id"))
     .with_for_update(of=FR)
