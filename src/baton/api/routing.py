@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.routing import APIRoute
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from baton.api.compiled import compiled_handler
@@ -91,6 +91,17 @@ def _nul_in_url(request: Request) -> str | None:
 
 
 class BatonRoute(APIRoute):
+    def __init__(self, path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(path, *args, **kwargs)
+        # What follows the path's last parameter is literal and ends every path it matches
+        # ("/set_state"): a cheap test that turns most requests away before the pattern.
+        self._tail = self.path_format.rpartition("}")[2]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not scope["path"].endswith(self._tail):
+            return Match.NONE, {}
+        return super().matches(scope)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = compiled_handler(self, super().get_route_handler())
 
@@ -106,14 +117,26 @@ API_PREFIX = "/api"
 
 
 class ResourceRouter(APIRouter):
-    """One resource's routes, mounted under API_PREFIX. A request whose path is not under
-    the router's prefix is turned away before its routes' patterns are tried: FastAPI tries
-    the routers in order (twice per request), so without this a late resource paid for
-    matching every route of every router before it."""
+    """One resource's routes, mounted under API_PREFIX. A request whose path does not start
+    the way one of the router's paths does ("/api/flow_runs/…", "/api/health") is turned
+    away before its routes' patterns are tried: FastAPI tries the routers in order, three
+    times per request, so without this a late resource paid for matching every route of
+    every router before it (12% of a state change's time, with two routers unfiltered)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._heads: frozenset[str] | None = None
+        self._heads_version = -1
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.prefix and not scope["path"].startswith(API_PREFIX + self.prefix):
-            return Match.NONE, {}
+        if self._heads_version != self._routes_version:
+            self._heads, self._heads_version = _heads(self.routes), self._routes_version
+        if self._heads is not None:
+            path: str = scope["path"]
+            if not path.startswith(API_PREFIX + "/"):
+                return Match.NONE, {}
+            if path[len(API_PREFIX) + 1 :].partition("/")[0] not in self._heads:
+                return Match.NONE, {}
         return super().matches(scope)
 
     # On every request FastAPI asks each router it walks whether its routes changed since
@@ -126,6 +149,18 @@ class ResourceRouter(APIRouter):
 
     def _get_routes_version(self, seen: set[int] | None = None) -> int:
         return self._routes_version
+
+
+def _heads(routes: list[BaseRoute]) -> frozenset[str] | None:
+    """The first segments of the routes' paths ("flow_runs"), or None when one begins with
+    a parameter and any path could be its."""
+    heads = set()
+    for route in routes:
+        head = getattr(route, "path", "").lstrip("/").partition("/")[0]
+        if not head or "{" in head:
+            return None
+        heads.add(head)
+    return frozenset(heads)
 
 
 class ApiRouter(APIRouter):
