@@ -162,3 +162,18 @@ async def test_close_commits_what_was_queued(tmp_path: Path) -> None:
     assert [f.result() for f in futures] == [f"q{i}" for i in range(50)]
     with sqlite3.connect(tmp_path / "c.db") as raw:
         assert raw.execute("SELECT count(*) FROM flow").fetchone() == (50,)
+
+
+async def test_the_writer_recovers_a_broken_connection(sqlite_db: Database) -> None:
+    """The lock is tried on the event loop for quick jobs; a connection that fails there
+    fails its batch (in the thread, which reconnects) instead of stopping the writer."""
+    writer = sqlite_db._writer
+    assert writer is not None
+    assert writer._conn is not None
+    driver = writer._conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    driver.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        await asyncio.wait_for(sqlite_db.write(insert_flow("lost"), quick=True), 10)
+    assert await asyncio.wait_for(sqlite_db.write(insert_flow("kept"), quick=True), 10) == "kept"
+    assert await _names(sqlite_db) == {"kept"}

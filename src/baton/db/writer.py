@@ -116,15 +116,18 @@ class SqliteWriter:
         """Begin the write transaction if the lock is free now, without SQLite's wait for
         it; `_commit_batch` then runs inside it (the engine's BEGIN sees it begun)."""
         assert self._conn is not None
-        driver = self._conn.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        driver.execute("PRAGMA busy_timeout = 0")
         try:
-            driver.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:  # locked by another process: wait in the thread
+            driver = self._conn.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            driver.execute("PRAGMA busy_timeout = 0")
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            finally:
+                driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        except Exception:
+            # Locked by another process, or the connection is in trouble: the thread waits
+            # for the lock, or fails the batch and recovers the connection, as it always has.
             return False
-        finally:
-            driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         return True
 
     def _commit_batch(self, batch: list[_Pending]) -> None:
