@@ -39,10 +39,11 @@ serve: install ## start Baton on 127.0.0.1:4200 (SQLite in $$BATON_HOME, default
 	@$(BIN)/python -m compileall -q src
 	$(BIN)/baton server start
 
-check: dev ## ruff (format + lint) and mypy --strict
+check: dev ## ruff (format + lint), mypy --strict and the layer contract (import-linter)
 	$(BIN)/ruff format --check $(CHECKED)
 	$(BIN)/ruff check $(CHECKED)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: dev
 	$(BIN)/ruff format $(CHECKED)

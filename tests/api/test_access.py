@@ -19,8 +19,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from baton.clock import utcnow
 from baton.core.api_keys import create_key, revoke_key
-from baton.core.clock import utcnow
 from baton.security.roles import PUBLIC, Role, allowed
 from baton.server.app import create_app
 from baton.settings import Settings

@@ -13,7 +13,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.db import tables as t
 from baton.db.database import Database
 from tests.api.test_deployments import add_pool, interval, new_flow, served_body

@@ -13,7 +13,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.deployment_runs import Horizon
 from baton.core.flow_runs import mark_late_runs
 from baton.db import tables as t

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.services import Services
 from tests.api.test_flow_runs import make_flow, make_run, set_state
 

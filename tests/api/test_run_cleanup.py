@@ -11,7 +11,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.run_cleanup import cancel_orphans, crash_zombies, finish_stuck_cancellations
 from baton.db import tables as t
 from baton.events.store import insert_events, new_event

@@ -12,7 +12,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.db import tables as t
 from baton.db.database import Database
 from tests.api.test_error_shape import assert_error

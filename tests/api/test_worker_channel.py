@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.db import tables as t
 from baton.db.database import Database
 from tests.api.test_work_pools import POOL_KEYS, PROCESS_TEMPLATE, age_workers, new_pool, rows

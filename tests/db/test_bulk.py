@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from baton.core.clock import uuid7s
+from baton.clock import uuid7s
 from baton.db import tables as t
 from baton.db.bulk import Dml, insert_many
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from baton.events.recorder import record_task_runs
+from baton.core.task_run_recorder import record_task_runs
 
 T0 = dt.datetime(2026, 11, 26, 22, 58, 52, 143505, tzinfo=dt.UTC)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.ui import web
 from baton.ui.queries import runs
 from tests.ui.data import POOL, Seeded, flow_run, seed, set_run_state

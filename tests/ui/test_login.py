@@ -22,9 +22,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
+from baton.clock import utcnow
 from baton.core.api_keys import create_key
 from baton.core.audit import list_audit
-from baton.core.clock import utcnow
 from baton.core.users import add_user, remove_user, set_password
 from baton.errors import ConfigError
 from baton.security import sessions

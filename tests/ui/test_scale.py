@@ -21,7 +21,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
-from baton.core.clock import uuid7s
+from baton.clock import uuid7s
 from baton.server.app import create_app
 from baton.settings import DATABASE_URL_VAR, Settings
 

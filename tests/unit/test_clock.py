@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from baton.core.clock import uuid7, uuid7s
+from baton.clock import uuid7, uuid7s
 
 
 def test_version_variant_and_uniqueness() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from baton.api.routing import route_template
+from baton.core.credentials import OPEN, Principal
 from baton.errors import Forbidden
-from baton.security.credentials import OPEN, Principal
 from baton.security.roles import allowed
-from baton.server.request_metrics import route_template
 
 
 def principal_of(conn: HTTPConnection) -> Principal:

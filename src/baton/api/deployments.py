@@ -12,8 +12,8 @@ from starlette.responses import Response
 from baton.api.deps import DB, Bus, NudgeScheduler
 from baton.api.responses import ORJSONResponse
 from baton.api.routing import resource_router
+from baton.clock import utcnow
 from baton.core import deployment_runs, deployments
-from baton.core.clock import utcnow
 from baton.schemas.deployments import (
     DeploymentCreate,
     DeploymentFilterBody,

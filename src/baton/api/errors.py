@@ -18,21 +18,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from baton.api.responses import ORJSONResponse
+from baton.db.failures import DATABASE_ERRORS, is_outage, is_unstorable
 from baton.errors import BatonError, InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
-
-# Errors that mean "the database is not answering", as opposed to a bug in a query.
-DB_UNAVAILABLE = (
-    sa_exc.DBAPIError,  # narrowed in _on_database_error
-    sa_exc.TimeoutError,  # connection pool exhausted
-    OSError,  # includes ConnectionError and TimeoutError
-)
 
 
 def error_response(
@@ -125,12 +118,9 @@ async def _on_unstorable_value(request: Request, exc: Exception) -> Response:
 
 
 async def _on_database_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, sa_exc.DataError | OverflowError):
+    if is_unstorable(exc):
         return await _on_unstorable_value(request, exc)
-    if isinstance(exc, sa_exc.DBAPIError) and not (
-        exc.connection_invalidated
-        or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    ):
+    if not is_outage(exc):
         return await _on_unexpected(request, exc)  # a failing query is a bug, not an outage
     log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
     return error_response(
@@ -150,7 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(BatonError, _on_baton_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
-    for exc_type in DB_UNAVAILABLE:
+    for exc_type in DATABASE_ERRORS:
         app.add_exception_handler(exc_type, _on_database_error)
     # A value that passed validation but that the driver cannot bind (an integer beyond
     # 64 bits on SQLite, a NUL in a PostgreSQL text parameter) is the client's input.

@@ -26,12 +26,12 @@ from starlette.responses import Response
 from baton.api.deps import DB
 from baton.api.responses import ORJSONResponse, dumps
 from baton.api.routing import resource_router
-from baton.core.clock import utcnow
+from baton.clock import utcnow
+from baton.core.credentials import authenticate_token
 from baton.errors import InvalidInput
 from baton.events import query
 from baton.events.store import EventStore, Subscription
 from baton.schemas.events import Event, EventFilter, EventFilterRequest, Record
-from baton.security.credentials import authenticate_token
 from baton.security.roles import Role
 from baton.settings import Settings
 

@@ -10,10 +10,10 @@ from fastapi import Request
 from starlette.responses import Response
 
 from baton.api.deps import DB
+from baton.api.request_metrics import BUCKETS, RequestMetrics
 from baton.api.routing import resource_router
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.gauges import read_gauges
-from baton.server.request_metrics import BUCKETS, RequestMetrics
 
 router = resource_router(prefix="/metrics", tags=["operations"])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -184,3 +184,14 @@ class ApiRouter(APIRouter):
 def resource_router(**kwargs: Any) -> APIRouter:
     """A router for one resource, whose routes parse JSON with orjson."""
     return ResourceRouter(route_class=BatonRoute, **kwargs)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefixes of the routers it was included in
+    ("/api/flow_runs/{run_id}"), never the raw path: ids would make every series unique."""
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str) or not template:
+        return "unmatched"
+    actual, own = scope["path"].split("/"), template.split("/")
+    extra = len(actual) - len(own)  # the segments of the including routers' prefixes
+    return "/".join(actual[: extra + 1]) + template if extra > 0 else template

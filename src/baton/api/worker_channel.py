@@ -6,7 +6,8 @@ with a snapshot of its pool; then a `worker.heartbeat.v1` every interval, each s
 not answered. The socket stays open until the worker closes it.
 
 Closes, with the reasons the client classifies:
-- 1008 `authentication_failed`: the token was refused (no auth is enforced yet);
+- 1008 `authentication_failed`: the token was refused (under access control, a worker's
+  API key or the auth string; `core.credentials.authenticate_token`);
 - 1008 `unsupported_version`: the worker speaks no channel version Baton speaks;
 - 1008 `work_pool_not_found`: no such pool and the worker did not ask to create it, and
   1008 `invalid_work_pool_name` when it did but the name cannot be a pool's (the client
@@ -25,14 +26,15 @@ from typing import Any
 import orjson
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from sqlalchemy import exc as sa_exc
 
 from baton.api.responses import dumps
 from baton.api.routing import resource_router
+from baton.clock import utcnow, uuid7
 from baton.core import work_pools, workers
-from baton.core.clock import utcnow, uuid7
+from baton.core.credentials import authenticate_token
 from baton.core.work_pools import WorkerSession
 from baton.db.database import Database
+from baton.db.failures import STORAGE_ERRORS
 from baton.errors import InvalidInput, NotFound, Unavailable
 from baton.schemas.work_pools import (
     HEARTBEAT,
@@ -42,7 +44,6 @@ from baton.schemas.work_pools import (
     WorkerChannelHeartbeat,
     WorkerHello,
 )
-from baton.security.credentials import authenticate_token
 from baton.security.roles import Role
 from baton.settings import Settings
 
@@ -54,8 +55,9 @@ SUBPROTOCOL = "prefect"
 CHANNEL_VERSION = "work_pool_worker_channel.v1"
 # Capabilities Baton serves; both are required by the client, so a hello must ask for both.
 CAPABILITIES = ("worker_heartbeat.v1", "work_pool_snapshot.v1")
-# What a failed database write can raise (RuntimeError: the SQLite writer has stopped).
-_STORAGE_ERRORS = (sa_exc.SQLAlchemyError, OSError, Unavailable, RuntimeError)
+# What a failed database write can raise.
+_STORAGE_ERRORS: tuple[type[Exception], ...] = (*STORAGE_ERRORS, Unavailable)
+_HEARTBEAT_ERRORS: tuple[type[Exception], ...] = (NotFound, *_STORAGE_ERRORS)
 
 PROTOCOL_ERROR = 1002
 POLICY_VIOLATION = 1008
@@ -199,6 +201,6 @@ async def _serve(ws: WebSocket, db: Database, pool_name: str) -> None:
             await workers.channel_heartbeat(
                 db, session.pool_id, hello.worker_name, beat.heartbeat_interval_seconds
             )
-        except (NotFound, *_STORAGE_ERRORS) as exc:
+        except _HEARTBEAT_ERRORS as exc:
             log.warning("worker channel: heartbeat of %r not stored: %s", hello.worker_name, exc)
             raise _Close(SERVER_ERROR, "heartbeat_persistence_failed") from None

@@ -30,6 +30,7 @@ from baton.db.backup_archive import DIALECT_NAMES, BackupError
 from baton.db.backup_archive import Progress as ProgressReport
 from baton.db.engine import create_engine
 from baton.db.pg_tools import PG_BIN_VAR
+from baton.db.preflight import prepare_database_connection
 from baton.errors import ConfigError, StartupError
 from baton.settings import Settings, mask_url
 
@@ -43,8 +44,6 @@ T = TypeVar("T")
 
 
 def _run(action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    from baton.server.preflight import prepare_database_connection
-
     try:
         settings = Settings.from_env()
         url = settings.db_url
@@ -101,8 +100,6 @@ def current() -> None:
 
 def _settings_ready() -> Settings:
     """The settings, once the database answers (PostgreSQL may still be starting)."""
-    from baton.server.preflight import prepare_database_connection
-
     try:
         settings = Settings.from_env()
         url = settings.db_url

@@ -74,12 +74,8 @@ def start(
 ) -> None:
     """Start the API and UI (default http://127.0.0.1:4200), on SQLite unless
     PREFECT_SERVER_DATABASE_CONNECTION_URL names PostgreSQL."""
-    from baton.server.preflight import (
-        bind_socket,
-        finish_migration,
-        schema_is_behind,
-        start_migration,
-    )
+    from baton.db.preflight import finish_migration, schema_is_behind, start_migration
+    from baton.server.listen import bind_socket
 
     try:
         settings = Settings.from_env().with_overrides(

@@ -46,7 +46,7 @@ def vacuum(
 
 
 async def _vacuum(db: Database, settings: Settings, dry_run: bool) -> dict[str, int]:
-    from baton.core.clock import utcnow
+    from baton.clock import utcnow
     from baton.core.retention import count_expired, delete_expired
     from baton.services import retention_of
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow, uuid7
+from baton.clock import utcnow, uuid7
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import NotFound

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import uuid7s
+from baton.clock import uuid7s
 from baton.db import tables as t
 from baton.db.database import Database
 

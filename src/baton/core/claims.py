@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.runs import list_runs
 from baton.core.work_queues import pool_not_found
 from baton.db import tables as t

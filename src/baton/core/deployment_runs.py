@@ -19,8 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from baton.clock import utcnow
 from baton.core import deployments as deps
-from baton.core.clock import utcnow
 from baton.core.flow_run_events import state_change_event
 from baton.core.flow_runs import (
     insert_run,

@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.clock import utcnow, uuid7, uuid7s
 from baton.core import filters as qf
-from baton.core.clock import utcnow, uuid7, uuid7s
 from baton.core.work_queues import resolve_queue
 from baton.db import tables as t
 from baton.db.database import Database

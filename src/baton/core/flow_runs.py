@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from baton.clock import utcnow, uuid7
 from baton.core import filters as qf
-from baton.core.clock import utcnow, uuid7
 from baton.core.flow_run_events import state_change_event
 from baton.core.names import generate_name
 from baton.core.runs import (

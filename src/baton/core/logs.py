@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow, uuid7s
+from baton.clock import utcnow, uuid7s
 from baton.db import tables as t
 from baton.db.bulk import insert_many
 from baton.db.database import Database

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.flow_runs import set_flow_run_state
 from baton.core.task_runs import set_task_run_state
 from baton.db import tables as t

@@ -13,7 +13,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from baton.core.clock import uuid7
+from baton.clock import uuid7
 from baton.db.bulk import Dml
 from baton.db.database import Database
 from baton.db.query import Query

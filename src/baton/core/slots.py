@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from baton.core.clock import uuid7
+from baton.clock import uuid7
 from baton.db import tables as t
 from baton.errors import BatonError
 from baton.schemas.concurrency import MAX_SLOTS

@@ -24,8 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.clock import utcnow, uuid7
 from baton.core import slots as s
-from baton.core.clock import utcnow, uuid7
 from baton.core.slots import LE, LL, Holder, L, SlotsUnavailable
 from baton.db.database import Database
 from baton.db.dialect import insert

@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from baton.clock import utcnow, uuid7
 from baton.core import filters as qf
-from baton.core.clock import utcnow, uuid7
 from baton.core.flow_runs import StateResult, proposed_from
 from baton.core.runs import (
     current_state_columns,

@@ -10,7 +10,7 @@ import bcrypt
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from baton.core.clock import utcnow, uuid7
+from baton.clock import utcnow, uuid7
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import Conflict, InvalidInput, NotFound
@@ -70,6 +70,20 @@ async def set_password(db: Database, name: str, password: str) -> None:
             raise NotFound(f"No user is named {name!r}.")
 
     await db.write(job)
+
+
+async def enabled_user(db: Database, name: str) -> tuple[Role, str] | None:
+    """The role and password hash of an enabled user (None if unknown or disabled): what a
+    UI session is checked against on every request."""
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                sa.select(U.c.role, U.c.password_hash, U.c.disabled).where(U.c.name == name)
+            )
+        ).first()
+    if row is None or row.disabled:
+        return None
+    return Role(row.role), row.password_hash
 
 
 async def check_password(db: Database, name: str, password: str) -> Role | None:

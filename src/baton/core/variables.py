@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from baton.clock import utcnow, uuid7
 from baton.core import filters
-from baton.core.clock import utcnow, uuid7
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.db.dialect import insert

@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from baton.clock import utcnow, uuid7
 from baton.core import filters as qf
-from baton.core.clock import utcnow, uuid7
 from baton.core.work_queues import (
     ACTIVE_STATES,
     DEFAULT_QUEUE,

@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from baton.clock import utcnow, uuid7
 from baton.core import filters as qf
-from baton.core.clock import utcnow, uuid7
 from baton.db import tables as t
 from baton.db.database import Database
 from baton.errors import Conflict, NotFound

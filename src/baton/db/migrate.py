@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# `python -m baton.db.migrate` upgrades the database this names (see server/preflight.py).
+# `python -m baton.db.migrate` upgrades the database this names (see db/preflight.py).
 MIGRATE_URL_VAR = "BATON_MIGRATE_URL"
 _REVISION = re.compile(r'^(down_revision|revision) = (None|"([^"]+)")$', re.MULTILINE)
 

@@ -22,11 +22,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow, uuid7
+from baton.clock import utcnow, uuid7
 from baton.db import tables as t
 from baton.db.bulk import Dml
 from baton.db.database import Database
 from baton.db.dialect import insert
+from baton.db.failures import is_outage
 from baton.schemas.events import RESOURCE_ID, ROLE, EventFilter, Record, matches
 
 log = logging.getLogger(__name__)
@@ -303,7 +304,7 @@ class EventStore:
             try:
                 new = await self._write(batch)
             except Exception as exc:
-                if _is_outage(exc) and not self._closing:
+                if is_outage(exc) and not self._closing:
                     self._buffer.extendleft(reversed(batch))  # keep them, in order
                     raise
                 new = await self._write_one_by_one(batch, exc)
@@ -358,12 +359,3 @@ class EventStore:
                             consumer(conn, [event])
                     except Exception:
                         log.exception("event consumer %r failed on %s", consumer, event["id"])
-
-
-def _is_outage(exc: Exception) -> bool:
-    """The database did not answer (retry later), as opposed to refusing these events."""
-    if isinstance(exc, sa.exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa.exc.OperationalError | sa.exc.InterfaceError
-        )
-    return isinstance(exc, OSError | sa.exc.TimeoutError | RuntimeError)

@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from pydantic import Field, field_validator
 
-from baton.core.clock import utcnow, uuid7
+from baton.clock import utcnow, uuid7
 from baton.schemas.base import Request
 from baton.schemas.logs import utc
 from baton.schemas.text_search import MAX_QUERY_LENGTH, parse_text_query

@@ -12,13 +12,13 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton.api.errors import error_response
+from baton.api.routing import route_template
+from baton.clock import utcnow
 from baton.core.api_keys import note_use
 from baton.core.audit import AuditLog
-from baton.core.clock import utcnow
+from baton.core.credentials import Principal, authenticate
 from baton.errors import Unauthorized
-from baton.security.credentials import Principal, authenticate
 from baton.security.roles import PUBLIC, is_read
-from baton.server.request_metrics import route_template
 from baton.settings import Settings
 
 # A key's last use is written at most this often (seconds).

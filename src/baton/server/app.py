@@ -11,16 +11,16 @@ from baton import __version__
 from baton.api import api_router
 from baton.api.errors import install_error_handlers
 from baton.api.limits import BodyLimitMiddleware
+from baton.api.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from baton.api.responses import ORJSONResponse
 from baton.core.audit import AuditLog
+from baton.core.task_run_recorder import record_task_runs
 from baton.db.database import Database
 from baton.db.migrate import ensure_schema
-from baton.events.recorder import record_task_runs
 from baton.events.store import EventStore
 from baton.server.access import AccessMiddleware
 from baton.server.compression import FastGZipMiddleware
 from baton.server.headers import SecurityHeadersMiddleware
-from baton.server.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from baton.services import Services
 from baton.settings import Settings
 from baton.ui.routes import router as ui_router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.deployment_runs import Horizon
 from baton.core.flow_runs import mark_late_runs
 from baton.core.retention import RetentionPolicy, delete_expired

@@ -2,8 +2,8 @@
 seconds (sooner when nudged), logs and survives a failed pass, and stops with the app.
 
 Services are safe to run on several replicas at once: what they write is idempotent or
-guarded by a row lock. On PostgreSQL a pass first takes a transaction-level advisory lock
-named after its service (`singleton`) so replicas do not duplicate the work.
+guarded by a row lock. They are not leader-elected yet, so on several replicas each one
+runs every pass.
 """
 
 from __future__ import annotations
@@ -12,21 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 
-import sqlalchemy as sa
-
 log = logging.getLogger("baton.services")
-
-
-def singleton(conn: sa.Connection, name: str) -> bool:
-    """Inside a write job: True if this replica may do `name`'s work in this transaction
-    (always on SQLite, which has one server)."""
-    if conn.dialect.name != "postgresql":
-        return True
-    key = zlib.crc32(f"baton.{name}".encode())
-    return bool(conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(key))))
 
 
 class Service:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.deployment_runs import Horizon, deployments_needing_runs, schedule_runs
 from baton.db.database import Database
 from baton.events.store import EventBus

@@ -17,13 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-import sqlalchemy as sa
-
-from baton.core.users import check_password
-from baton.db import tables as t
+from baton.core.credentials import Principal
+from baton.core.users import check_password, enabled_user
 from baton.db.database import Database
 from baton.security import sessions
-from baton.security.credentials import Principal
 from baton.security.roles import Role, allowed
 from baton.settings import Settings
 
@@ -144,20 +141,6 @@ def refusal(user: Principal, action: str) -> str:
 # --- sessions -----------------------------------------------------------------------------
 
 
-async def _password_hash(db: Database, name: str) -> tuple[Role, str] | None:
-    """The role and password hash of an enabled user."""
-    u = t.ui_user
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(u.c.role, u.c.password_hash, u.c.disabled).where(u.c.name == name)
-            )
-        ).first()
-    if row is None or row.disabled:
-        return None
-    return Role(row.role), row.password_hash
-
-
 def _basic_user(settings: Settings, name: str, password: str) -> bool:
     if settings.auth_mode != "basic" or not settings.auth_string:
         return False
@@ -170,7 +153,7 @@ async def sign_in(
     """The user and their session cookie if the name and password are right, else None."""
     expires = int(time.time()) + SESSION_SECONDS
     role = await check_password(db, name, password)
-    found = await _password_hash(db, name) if role is not None else None
+    found = await enabled_user(db, name) if role is not None else None
     if found is not None:
         role, hashed = found
         made = sessions.Session(name, role.value, expires, "user", sessions.stamp(key, hashed))
@@ -194,7 +177,7 @@ async def signed_in(
         if settings.auth_mode == "basic" and hmac.compare_digest(session.stamp, expected):
             return Principal(session.name, Role.ADMIN)
         return None
-    found = await _password_hash(db, session.name)
+    found = await enabled_user(db, session.name)
     if found is None:
         return None
     role, hashed = found

@@ -23,13 +23,13 @@ from fastapi.routing import APIRoute
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from baton import __version__
+from baton.clock import utcnow
 from baton.core.audit import AuditLog
-from baton.core.clock import utcnow
+from baton.core.credentials import OPEN, Principal
 from baton.db.database import Database
-from baton.errors import BatonError, NotFound
+from baton.errors import BatonError, Forbidden, NotFound
 from baton.events.store import EventBus, EventStore
 from baton.security import sessions
-from baton.security.credentials import OPEN, Principal
 from baton.settings import Settings
 from baton.ui import auth, csrf
 from baton.ui.format import CANCELLABLE, FILTERS
@@ -318,11 +318,6 @@ class Form:
 
     def __contains__(self, name: object) -> bool:
         return any(key == name for key, _ in self.pairs)
-
-
-class Forbidden(BatonError):
-    status_code = 403
-    code = "forbidden"
 
 
 async def read_form(request: Request) -> Form:

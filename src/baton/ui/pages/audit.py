@@ -9,7 +9,7 @@ import urllib.parse
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.ui.queries import audit as q
 from baton.ui.queries.runs import RANGES
 from baton.ui.web import database, page, require, ui_router

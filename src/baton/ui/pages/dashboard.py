@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.ui.charts import bar_chart
 from baton.ui.queries import dashboard as q
 from baton.ui.queries import live

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.deployment_runs import create_flow_run_from_deployment
 from baton.core.deployments import set_paused
 from baton.errors import InvalidInput

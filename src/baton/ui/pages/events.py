@@ -11,7 +11,7 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.events.query import read_events
 from baton.schemas.events import (
     RESOURCE_ID,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.ui.charts import bar_chart
 from baton.ui.queries import catalog as q
 from baton.ui.queries.common import FR

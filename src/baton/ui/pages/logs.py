@@ -7,7 +7,7 @@ import urllib.parse
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.ui.format import LEVELS
 from baton.ui.queries import logs as q
 from baton.ui.queries.runs import RANGES, choices, parse_time, parse_uuid

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.deployment_runs import create_flow_run_from_deployment
 from baton.core.flow_runs import delete_flow_run, read_flow_run_states, set_flow_run_state
 from baton.errors import BatonError

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.flow_runs import delete_flow_run, set_flow_run_state
 from baton.errors import BatonError
 from baton.orchestration.states import StateType

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.work_pools import read_work_pool
 from baton.core.work_queues import filter_pool_queues
 from baton.core.workers import filter_workers

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from baton.api.routing import route_template
+
 # Latency buckets (seconds), Prometheus-style upper bounds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -59,14 +61,3 @@ class RequestMetricsMiddleware:
         finally:
             template = route_template(scope)
             self.metrics.record(scope["method"], template, status, time.perf_counter() - started)
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's template with the prefixes of the routers it was included in
-    ("/api/flow_runs/{run_id}"), never the raw path: ids would make every series unique."""
-    template = getattr(scope.get("route"), "path", None)
-    if not isinstance(template, str) or not template:
-        return "unmatched"
-    actual, own = scope["path"].split("/"), template.split("/")
-    extra = len(actual) - len(own)  # the segments of the including routers' prefixes
-    return "/".join(actual[: extra + 1]) + template if extra > 0 else template

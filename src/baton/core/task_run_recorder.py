@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from baton.core.clock import utcnow
+from baton.clock import utcnow
 from baton.core.task_runs import POLICY_DEFAULTS
 from baton.db import tables as t
 from baton.db.dialect import insert

@@ -1,4 +1,5 @@
-"""Who is calling: the credentials of a request or a websocket, checked against the mode.
+"""Who is calling: the credentials of a request or a websocket, checked against the mode
+(API keys are looked up in the database, hence core).
 
 - none: everyone is an anonymous admin (a laptop);
 - basic: `Authorization: Basic …` must carry exactly PREFECT_SERVER_API_AUTH_STRING, as the

@@ -1,4 +1,5 @@
-"""What `baton server start` checks before it serves: the port, the database, the schema.
+"""What `baton server start` and `baton db` check of the database before they use it: that
+it answers (SQLite's folder made, PostgreSQL waited for) and whether its schema is behind.
 
 Each failure becomes a StartupError whose message tells the user what to do.
 """
@@ -6,7 +7,6 @@ Each failure becomes a StartupError whose message tells the user what to do.
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import socket
 import subprocess
@@ -29,30 +29,6 @@ _FATAL_SQLSTATES = {
     "28000": "PostgreSQL at {where} refused the login of user {user!r}",
     "3D000": "PostgreSQL at {where} has no database {db!r}; create it first (createdb {db})",
 }
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind and listen now, so a port in use is reported before anything else starts."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise StartupError(
-                f"Port {port} on {host} is already in use (another Baton or Prefect server?). "
-                f"Start on another port with --port, e.g. `baton server start --port {port + 1}`."
-            ) from None
-        if exc.errno == errno.EACCES:
-            raise StartupError(
-                f"Not allowed to listen on port {port}; choose a port above 1023 with --port."
-            ) from None
-        raise StartupError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 async def schema_is_behind(settings: Settings, say: Callable[[str], None]) -> bool:
