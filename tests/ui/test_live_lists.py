@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from baton.clock import utcnow
-from baton.ui import web
+from baton.ui import rendering
 from baton.ui.queries import runs
 from tests.ui.data import POOL, Seeded, flow_run, seed, set_run_state
 from tests.ui.test_pages import names_in, post, token
@@ -241,7 +241,7 @@ async def test_an_unchanged_region_is_neither_read_nor_rendered(
     client: httpx.AsyncClient, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    real_render, real_page = web.render_text, runs.run_page
+    real_render, real_page = rendering.render_text, runs.run_page
 
     def render(*args: object, **kwargs: object) -> str:
         calls.append("render")
@@ -251,7 +251,7 @@ async def test_an_unchanged_region_is_neither_read_nor_rendered(
         calls.append("read")
         return await real_page(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(web, "render_text", render)
+    monkeypatch.setattr(rendering, "render_text", render)
     monkeypatch.setattr(runs, "run_page", run_page)
     first = await fetch(client, "/live/runs?state=COMPLETED")
     assert calls == ["read", "render"]

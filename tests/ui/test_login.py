@@ -32,8 +32,8 @@ from baton.security.roles import Role
 from baton.server.app import create_app
 from baton.settings import Settings
 from baton.ui import auth
+from baton.ui.gate import UIRoute
 from baton.ui.throttle import LoginThrottle
-from baton.ui.web import UIRoute
 from tests.api.test_bad_input import api_routes
 from tests.ui.data import Seeded, flow_run, seed
 

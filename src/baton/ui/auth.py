@@ -17,9 +17,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from fastapi import Request
+
 from baton.core.credentials import Principal
 from baton.core.users import check_password, enabled_user
 from baton.db.database import Database
+from baton.errors import Forbidden
 from baton.security import sessions
 from baton.security.roles import Role, allowed
 from baton.settings import Settings
@@ -136,6 +139,21 @@ def may(user: Principal | None, action: str) -> bool:
 def refusal(user: Principal, action: str) -> str:
     words = ACTIONS[action][2] if action in ACTIONS else "post this form"
     return f"Forbidden: the {user.role.value} role may not {words}."
+
+
+def current_user(request: Request) -> Principal | None:
+    """Who the gate found signed in (anyone is an admin when access control is off)."""
+    user: Principal | None = getattr(request.state, "user", None)
+    return user
+
+
+def require(request: Request, action: str) -> None:
+    """403 unless the signed-in user may take `action`."""
+    user = current_user(request)
+    if user is None:
+        raise Forbidden("Sign in first.")
+    if not may(user, action):
+        raise Forbidden(refusal(user, action))
 
 
 # --- sessions -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import orjson
 from pydantic import ValidationError
 
 from baton.errors import BatonError
-from baton.ui.web import Form
+from baton.ui.forms import Form
 
 Problems = dict[str, str]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from baton.ui.web import Form
+from baton.ui.forms import Form
 
 PREFIX = "param."
 

@@ -10,9 +10,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from baton.core.artifacts import read_artifact
+from baton.ui.gate import ui_router
 from baton.ui.markdown import render_artifact
+from baton.ui.params import parse_id
 from baton.ui.queries import artifacts as q
-from baton.ui.web import database, page, parse_id, ui_router
+from baton.ui.rendering import page
+from baton.ui.state import database
 
 router = ui_router()
 

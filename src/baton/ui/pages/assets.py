@@ -7,7 +7,8 @@ from fastapi import Request
 from starlette.responses import FileResponse, Response
 
 from baton.errors import NotFound
-from baton.ui.web import STATIC, ui_router, ui_state
+from baton.ui.gate import ui_router
+from baton.ui.state import STATIC, ui_state
 
 router = ui_router(public=True)
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}

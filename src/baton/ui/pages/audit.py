@@ -10,9 +10,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from baton.clock import utcnow
+from baton.ui.auth import require
+from baton.ui.gate import ui_router
 from baton.ui.queries import audit as q
 from baton.ui.queries.runs import RANGES
-from baton.ui.web import database, page, require, ui_router
+from baton.ui.rendering import page
+from baton.ui.state import database
 
 router = ui_router()
 

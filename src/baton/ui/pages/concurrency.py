@@ -9,8 +9,10 @@ from starlette.responses import Response
 
 from baton.core.concurrency import filter_limits
 from baton.ui.editing import Problems
+from baton.ui.gate import ui_router
 from baton.ui.queries import pools as q
-from baton.ui.web import database, page, ui_router
+from baton.ui.rendering import page
+from baton.ui.state import database
 
 router = ui_router()
 NEW_LIMIT = {"name": "", "limit": "", "slot_decay_per_second": "", "active": "on"}

@@ -14,8 +14,12 @@ from baton.core import concurrency, tag_limits
 from baton.errors import BatonError
 from baton.schemas.concurrency import LimitCreate, LimitUpdate, TagLimitCreate
 from baton.ui.editing import Problems, checked, problems_of, refusal, text_or_none
+from baton.ui.forms import Form, read_form
+from baton.ui.gate import ui_router
 from baton.ui.pages.concurrency import render_concurrency
-from baton.ui.web import Form, database, parse_id, read_form, redirect, ui_router
+from baton.ui.params import parse_id
+from baton.ui.rendering import redirect
+from baton.ui.state import database
 
 router = ui_router()
 BACK = "/concurrency"

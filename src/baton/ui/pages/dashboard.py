@@ -11,9 +11,11 @@ from starlette.responses import Response
 
 from baton.clock import utcnow
 from baton.ui.charts import bar_chart
+from baton.ui.gate import ui_router
 from baton.ui.queries import dashboard as q
 from baton.ui.queries import live
-from baton.ui.web import database, live_partial, page, ui_router
+from baton.ui.rendering import live_partial, page
+from baton.ui.state import database
 
 router = ui_router()
 

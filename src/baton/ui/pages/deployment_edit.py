@@ -16,6 +16,7 @@ from baton.core import deployments as core
 from baton.core.parameters import check_parameters
 from baton.errors import BatonError, InvalidInput
 from baton.schemas.deployments import DeploymentUpdate, ScheduleCreate, ScheduleUpdate
+from baton.ui.auth import require
 from baton.ui.editing import (
     FormProblem,
     Problems,
@@ -25,18 +26,12 @@ from baton.ui.editing import (
     tag_list,
     text_or_none,
 )
+from baton.ui.forms import Form, read_form
+from baton.ui.gate import ui_router
 from baton.ui.pages.deployments import render_deployment
-from baton.ui.web import (
-    Form,
-    database,
-    nudge_scheduler,
-    page,
-    parse_id,
-    read_form,
-    redirect,
-    require,
-    ui_router,
-)
+from baton.ui.params import parse_id
+from baton.ui.rendering import page, redirect
+from baton.ui.state import database, nudge_scheduler
 
 router = ui_router()
 EDIT_FIELDS = ("description", "tags", "concurrency_limit", "parameters", "work_queue_name")

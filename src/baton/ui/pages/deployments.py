@@ -18,20 +18,14 @@ from baton.orchestration.schedules import ScheduleError, parse_schedule
 from baton.schemas.deployments import DeploymentFlowRunCreate
 from baton.ui.editing import Problems
 from baton.ui.format import pretty_json
+from baton.ui.forms import read_form
+from baton.ui.gate import ui_router
+from baton.ui.params import parse_id, query_offset
 from baton.ui.params_form import ParamField, fields_for, read_values
 from baton.ui.queries import catalog as q
 from baton.ui.queries.common import FR
-from baton.ui.web import (
-    database,
-    event_bus,
-    nudge_scheduler,
-    page,
-    parse_id,
-    query_offset,
-    read_form,
-    redirect,
-    ui_router,
-)
+from baton.ui.rendering import page, redirect
+from baton.ui.state import database, event_bus, nudge_scheduler
 
 router = ui_router()
 

@@ -21,9 +21,11 @@ from baton.schemas.events import (
     EventOccurredFilter,
     EventTextFilter,
 )
+from baton.ui.gate import ui_router
 from baton.ui.queries.common import Cursor
 from baton.ui.queries.runs import RANGES
-from baton.ui.web import database, page, ui_router
+from baton.ui.rendering import page
+from baton.ui.state import database
 
 router = ui_router()
 PAGE = 50

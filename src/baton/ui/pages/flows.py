@@ -7,10 +7,13 @@ from starlette.responses import Response
 
 from baton.clock import utcnow
 from baton.ui.charts import bar_chart
+from baton.ui.gate import ui_router
+from baton.ui.params import parse_id, query_offset
 from baton.ui.queries import catalog as q
 from baton.ui.queries.common import FR
 from baton.ui.queries.dashboard import histogram
-from baton.ui.web import database, page, parse_id, query_offset, ui_router
+from baton.ui.rendering import page
+from baton.ui.state import database
 
 router = ui_router()
 

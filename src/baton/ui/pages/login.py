@@ -14,18 +14,11 @@ from fastapi import Request
 from starlette.responses import Response
 
 from baton.ui.auth import SESSION_COOKIE, SESSION_SECONDS, sign_in
-from baton.ui.web import (
-    database,
-    find_user,
-    is_https,
-    local_path,
-    page,
-    read_form,
-    redirect,
-    settings_of,
-    ui_router,
-    ui_state,
-)
+from baton.ui.forms import read_form
+from baton.ui.gate import find_user, ui_router
+from baton.ui.params import is_https
+from baton.ui.rendering import local_path, page, redirect
+from baton.ui.state import database, settings_of, ui_state
 
 router = ui_router(public=True)
 WRONG = "Wrong name or password."

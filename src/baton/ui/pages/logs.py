@@ -9,9 +9,12 @@ from starlette.responses import Response
 
 from baton.clock import utcnow
 from baton.ui.format import LEVELS
+from baton.ui.gate import ui_router
+from baton.ui.params import query_int
 from baton.ui.queries import logs as q
 from baton.ui.queries.runs import RANGES, choices, parse_time, parse_uuid
-from baton.ui.web import database, page, query_int, ui_router
+from baton.ui.rendering import page
+from baton.ui.state import database
 
 router = ui_router()
 

@@ -21,9 +21,13 @@ from baton.schemas.work_pools import (
     WorkQueueCreate,
     WorkQueueUpdate,
 )
+from baton.ui.auth import require
 from baton.ui.editing import Problems, problems_of, refusal, text_or_none
+from baton.ui.forms import Form, read_form
+from baton.ui.gate import ui_router
 from baton.ui.pages.work_pools import render_pool, render_pools
-from baton.ui.web import Form, database, page, read_form, redirect, require, ui_router
+from baton.ui.rendering import page, redirect
+from baton.ui.state import database
 
 router = ui_router()
 POOL_FIELDS = ("name", "type", "description", "concurrency_limit")

@@ -20,19 +20,14 @@ from baton.schemas.deployments import DeploymentFlowRunCreate
 from baton.schemas.states import StateCreate
 from baton.ui.charts import timeline
 from baton.ui.format import ACTIVE_TYPES, LEVELS
+from baton.ui.forms import read_form
+from baton.ui.gate import ui_router
+from baton.ui.params import parse_id
 from baton.ui.queries import run_detail as q
 from baton.ui.queries.common import Cursor
 from baton.ui.queries.runs import cancellable
-from baton.ui.web import (
-    database,
-    event_bus,
-    page,
-    parse_id,
-    partial,
-    read_form,
-    redirect,
-    ui_router,
-)
+from baton.ui.rendering import page, partial, redirect
+from baton.ui.state import database, event_bus
 
 router = ui_router()
 TABS = (

@@ -17,22 +17,14 @@ from baton.errors import BatonError
 from baton.orchestration.states import StateType
 from baton.schemas.states import StateCreate
 from baton.ui.format import STATE_TYPES
+from baton.ui.forms import read_form
+from baton.ui.gate import audit_object, ui_router
+from baton.ui.params import parse_id, query_int
 from baton.ui.queries import live
 from baton.ui.queries import runs as q
 from baton.ui.queries.common import COUNT_CAP
-from baton.ui.web import (
-    audit_object,
-    database,
-    event_bus,
-    live_partial,
-    local_path,
-    page,
-    parse_id,
-    query_int,
-    read_form,
-    redirect,
-    ui_router,
-)
+from baton.ui.rendering import live_partial, local_path, page, redirect
+from baton.ui.state import database, event_bus
 
 router = ui_router()
 PAGE_SIZES = (25, 50, 100, 200)

@@ -16,16 +16,11 @@ from baton.errors import BatonError
 from baton.schemas.filters import TextFilter
 from baton.schemas.variables import VariableCreate, VariableFilter, VariableSort, VariableUpdate
 from baton.ui.format import pretty_json
-from baton.ui.web import (
-    Form,
-    database,
-    page,
-    parse_id,
-    query_offset,
-    read_form,
-    redirect,
-    ui_router,
-)
+from baton.ui.forms import Form, read_form
+from baton.ui.gate import ui_router
+from baton.ui.params import parse_id, query_offset
+from baton.ui.rendering import page, redirect
+from baton.ui.state import database
 
 router = ui_router()
 STEP = 100

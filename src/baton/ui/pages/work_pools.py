@@ -16,10 +16,12 @@ from baton.core.work_queues import filter_pool_queues
 from baton.core.workers import filter_workers
 from baton.schemas.work_pools import WorkerFilterBody, WorkQueueFilterBody
 from baton.ui.editing import Problems
+from baton.ui.gate import ui_router
 from baton.ui.queries import live
 from baton.ui.queries import pools as q
 from baton.ui.queries.dashboard import pools_with_counts
-from baton.ui.web import database, live_partial, page, ui_router
+from baton.ui.rendering import live_partial, page
+from baton.ui.state import database
 
 router = ui_router()
 NEW_POOL = {"name": "", "type": "process", "description": "", "concurrency_limit": ""}
