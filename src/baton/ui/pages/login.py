@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from baton.ui.auth import SESSION_COOKIE, SESSION_SECONDS, sign_in
 from baton.ui.forms import read_form
-from baton.ui.gate import find_user, ui_router
+from baton.ui.gate import audit_object, find_user, ui_router
 from baton.ui.params import is_https
 from baton.ui.rendering import local_path, page, redirect
 from baton.ui.state import database, settings_of, ui_state
@@ -55,7 +55,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     keys = [f"name:{name}", f"address:{address}"]
     state = ui_state(request)
-    request.state.audit_object = f"/login as {name!r}"
+    audit_object(request, f"/login as {name!r}")
     now = state.throttle.clock()
     wait = state.throttle.retry_after(keys, now)
     if wait > 0:
