@@ -726,3 +726,32 @@ async def test_times_without_an_offset_are_taken_as_utc(client: httpx.AsyncClien
     before = {"flow_runs": {"expected_start_time": {"before_": "2026-01-01T01:30:00"}}}
     found = await client.post("/api/flow_runs/filter", json=before)
     assert [r["id"] for r in found.json()] == [runs[0]["id"]]
+
+
+async def test_cron_is_checked_as_the_client_checks_it(client: httpx.AsyncClient) -> None:
+    """A cron the Prefect client refuses is a 422 at the schedule, its message naming the
+    cron field; croniter forms the client accepts (`1#2`) are stored as sent."""
+    flow_id = await new_flow(client)
+
+    def with_cron(expression: str) -> dict[str, Any]:
+        cron = {"cron": expression, "timezone": "America/New_York", "day_or": True}
+        return served_body(flow_id, schedules=[{**interval(60), "schedule": cron}])
+
+    refused = await client.post("/api/deployments/", json=with_cron("0 0 * * 5L"))
+    body = assert_error(refused, 422, "invalid")
+    [error] = body["errors"]
+    assert error["loc"] == "body.schedules.0.schedule"
+    assert error["msg"] == "Value error, cron: day-of-week field '5L' is not valid in '0 0 * * 5L'"
+    assert error["type"] == "value_error"
+    assert body["detail"].startswith(
+        "Invalid request: body.schedules.0.schedule: Value error, cron:"
+    )
+
+    created = await client.post("/api/deployments/", json=with_cron("0 9 * * 1#2"))
+    assert created.status_code == 201, created.text
+    [schedule] = created.json()["schedules"]
+    assert schedule["schedule"] == {
+        "cron": "0 9 * * 1#2",
+        "timezone": "America/New_York",
+        "day_or": True,
+    }

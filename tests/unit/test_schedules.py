@@ -1,11 +1,13 @@
 """Deployment schedules: the three wire shapes, their run times, and the scheduler's horizon.
 
-Expected instants are worked out by hand. New York 2026: clocks spring forward at 02:00 EST
-on 8 March (07:00 UTC) and fall back at 02:00 EDT on 1 November (06:00 UTC)."""
+Expected instants are worked out by hand (tests/unit/test_cron_corpus.py checks cron
+against the reference itself). New York 2026: clocks spring forward at 02:00 EST on 8 March
+(07:00 UTC) and fall back at 02:00 EDT on 1 November (06:00 UTC)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import uuid
 
@@ -95,6 +97,73 @@ def test_cron_weekday_range_may_end_on_7() -> None:
     assert runs == [utc(2026, 2, 6), utc(2026, 2, 7), utc(2026, 2, 8), utc(2026, 2, 13)]
 
 
+def test_cron_a_range_may_wrap_around() -> None:
+    # Friday through Monday; 5 Feb 2026 is a Thursday.
+    runs = cron("0 0 * * 5-1").next_times(utc(2026, 2, 5), None, 5)
+    assert runs == [utc(2026, 2, day) for day in (6, 7, 8, 9, 13)]
+
+
+def test_cron_last_day_of_the_month() -> None:
+    runs = cron("0 12 L * *").next_times(utc(2026, 1, 1), None, 3)
+    assert runs == [utc(2026, 1, 31, 12), utc(2026, 2, 28, 12), utc(2026, 3, 31, 12)]
+
+
+def test_cron_nth_and_last_weekday_of_the_month() -> None:
+    # Second Mondays of 2026: 12 Jan, 9 Feb, 9 Mar. Last Fridays: 30 Jan, 27 Feb, 27 Mar.
+    assert cron("0 9 * * 1#2").next_times(utc(2026, 1, 1), None, 3) == [
+        utc(2026, 1, 12, 9),
+        utc(2026, 2, 9, 9),
+        utc(2026, 3, 9, 9),
+    ]
+    assert cron("0 0 * * L5").next_times(utc(2026, 1, 1), None, 3) == [
+        utc(2026, 1, 30),
+        utc(2026, 2, 27),
+        utc(2026, 3, 27),
+    ]
+    # Fifth Mondays only exist in some months.
+    assert cron("0 0 * * 1#5").next_times(utc(2026, 1, 1), None, 3) == [
+        utc(2026, 3, 30),
+        utc(2026, 6, 29),
+        utc(2026, 8, 31),
+    ]
+
+
+def test_cron_question_mark_is_any_day() -> None:
+    assert cron("0 0 ? * *").next_times(utc(2026, 1, 1), None, 2) == [
+        utc(2026, 1, 1),
+        utc(2026, 1, 2),
+    ]
+
+
+def test_cron_sixth_field_is_seconds_and_seventh_the_year() -> None:
+    assert cron("0 0 * * * 30").next_times(utc(2026, 1, 1), None, 2) == [
+        utc(2026, 1, 1, 0, 0, 30),
+        utc(2026, 1, 2, 0, 0, 30),
+    ]
+    assert cron("0 12 1 1 * 0 2027").next_times(utc(2026, 1, 1), None, 3) == [utc(2027, 1, 1, 12)]
+
+
+def test_cron_a_range_from_a_value_to_itself_is_the_whole_field() -> None:
+    # croniter's reading (so the reference's too): "5-5" is every minute, not minute 5.
+    assert cron("5-5 * * * *").next_times(utc(2026, 1, 1), None, 2) == [
+        utc(2026, 1, 1),
+        utc(2026, 1, 1, 0, 1),
+    ]
+
+
+def test_cron_random_fields_pick_the_same_values_every_time() -> None:
+    # The client accepts R/5 (croniter draws a random start); Baton hashes it instead, so
+    # the runs do not move each time the scheduler looks.
+    first = cron("R/5 * * * *").next_times(utc(2026, 1, 1), None, 24)
+    again = CronSchedule("R/5 * * * *").next_times(utc(2026, 1, 1), None, 24)
+    assert first == again
+    assert first[0] < utc(2026, 1, 1, 0, 5)
+    assert [b - a for a, b in itertools.pairwise(first)] == [dt.timedelta(minutes=5)] * 23
+    [hourly] = cron("r(0-29) 0 * * *").next_times(utc(2026, 1, 1), None, 1)
+    assert hourly.hour == 0
+    assert hourly.minute < 30
+
+
 @pytest.mark.parametrize(
     ("macro", "expected"),
     [
@@ -160,23 +229,85 @@ def test_cron_leap_day_finds_a_hundred_leap_days() -> None:
     assert runs[-1] == utc(2436, 2, 29)
 
 
-@pytest.mark.parametrize("expression", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "0 0 31 2 *",
+        "0 0 30 2 *",
+        "0 0 31 4,6,9,11 *",
+        # croniter, and so the reference, gives up on the day-of-month half of the "or" and
+        # with it on the Mondays of February.
+        "0 0 31 2 1",
+        # Years beyond croniter's 50-year search.
+        "0 0 1 1 * 0 2090",
+    ],
+)
 def test_cron_that_can_never_match_returns_nothing(expression: str) -> None:
     assert cron(expression).next_times(utc(2026, 1, 1), None, 100) == []
+
+
+def test_cron_rare_dates_are_found() -> None:
+    # A 29 February that is a Monday.
+    assert cron("0 0 29 2 1", day_or=False).next_times(utc(2026, 1, 1), None, 3) == [
+        utc(2044, 2, 29),
+        utc(2072, 2, 29),
+        utc(2112, 2, 29),
+    ]
+
+
+def test_cron_at_the_end_of_the_calendar_stops() -> None:
+    assert cron("0 0 * * *").next_times(utc(9999, 12, 30), None, 5) == [
+        utc(9999, 12, 30),
+        utc(9999, 12, 31),
+    ]
+    # 23:00 on 31 December 9999 in New York would be in the year 10000 in UTC.
+    late = cron("0 23 * * *", NY).next_times(utc(9999, 12, 30), None, 5)
+    assert late == [utc(9999, 12, 30, 4), utc(9999, 12, 31, 4)]
 
 
 # --- cron: DST ------------------------------------------------------------------------
 
 
-def test_cron_time_skipped_by_spring_forward_runs_when_the_gap_ends() -> None:
+def test_cron_time_skipped_by_spring_forward_runs_as_far_into_the_new_hour() -> None:
     runs = cron("30 2 * * *", NY).next_times(utc(2026, 3, 7), None, 3)
-    # 02:30 EST, then 03:00 EDT (02:30 never happens on the 8th), then 02:30 EDT.
-    assert runs == [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7), utc(2026, 3, 9, 6, 30)]
+    # 02:30 EST, then 03:30 EDT (02:30 never happens on the 8th: it is read as EST, 07:30
+    # UTC, as the reference does), then 02:30 EDT.
+    assert runs == [utc(2026, 3, 7, 7, 30), utc(2026, 3, 8, 7, 30), utc(2026, 3, 9, 6, 30)]
 
 
-def test_cron_gap_run_is_included_when_asked_from_the_gap_end() -> None:
-    runs = cron("30 2 * * *", NY).next_times(utc(2026, 3, 8, 7), None, 1)
-    assert runs == [utc(2026, 3, 8, 7)]
+def test_cron_gap_runs_are_found_when_asked_from_just_after_the_jump() -> None:
+    daily = cron("30 2 * * *", NY)
+    assert daily.next_times(utc(2026, 3, 8, 7), None, 1) == [utc(2026, 3, 8, 7, 30)]
+    assert daily.next_times(utc(2026, 3, 8, 7, 30), None, 1) == [utc(2026, 3, 8, 7, 30)]
+    assert daily.next_times(utc(2026, 3, 8, 7, 31), None, 1) == [utc(2026, 3, 9, 6, 30)]
+    # 02:00, 02:20 and 02:40 run at 03:00, 03:20 and 03:40 EDT; asked at 03:05.
+    runs = cron("*/20 2 * * *", NY).next_times(utc(2026, 3, 8, 7, 5), None, 3)
+    assert runs == [utc(2026, 3, 8, 7, 20), utc(2026, 3, 8, 7, 40), utc(2026, 3, 9, 6)]
+
+
+def test_cron_half_hourly_over_spring_forward_has_no_duplicate() -> None:
+    runs = cron("*/30 * * * *", NY).next_times(utc(2026, 3, 8, 6, 30), None, 4)
+    # 01:30 EST; 02:00 and 02:30 (as EST) are 03:00 and 03:30 EDT, which run once each.
+    times = [(6, 30), (7, 0), (7, 30), (8, 0)]
+    assert runs == [utc(2026, 3, 8, hour, minute) for hour, minute in times]
+
+
+def test_cron_midnight_skipped_in_santiago_runs_at_one() -> None:
+    # Santiago jumps from 00:00 -04 to 01:00 -03 on 6 September 2026.
+    runs = cron("0 0 * * *", "America/Santiago").next_times(utc(2026, 9, 5), None, 3)
+    assert runs == [utc(2026, 9, 5, 4), utc(2026, 9, 6, 4), utc(2026, 9, 7, 3)]
+
+
+def test_cron_after_a_half_hour_jump_keeps_the_reference_order() -> None:
+    # Lord Howe jumps from 02:00 +10:30 to 02:30 +11 on 4 October 2026 (15:30 UTC). 02:25
+    # is read as +10:30, 15:55 UTC, and comes first in croniter's order, before 02:35
+    # (15:35 UTC): the reference keeps it when asked for one run, and stops at it when
+    # asked for the runs up to 15:50, as Baton does.
+    howe = cron("25,35 2 * * *", "Australia/Lord_Howe")
+    start = utc(2026, 10, 3, 15)
+    assert howe.next_times(start, None, 1) == [utc(2026, 10, 3, 15, 55)]
+    assert howe.next_times(start, None, 2) == [utc(2026, 10, 3, 15, 35), utc(2026, 10, 3, 15, 55)]
+    assert howe.next_times(start, utc(2026, 10, 3, 15, 50), 3) == []
 
 
 def test_cron_hourly_over_spring_forward_has_no_duplicate() -> None:
@@ -384,23 +515,47 @@ def test_rrule_every_other_week() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"cron": "61 * * * *"}, "cron: minute field '61' is out of range 0-59"),
-        ({"cron": "0 24 * * *"}, "cron: hour field '24' is out of range 0-23"),
-        ({"cron": "0 0 0 * *"}, "cron: day-of-month field '0' is out of range 1-31"),
-        ({"cron": "0 0 * 13 *"}, "cron: month field '13' is out of range 1-12"),
-        ({"cron": "0 0 * * 8"}, "cron: day-of-week field '8' is out of range 0-7"),
-        ({"cron": "0 0 * * FUNDAY"}, "cron: day-of-week field 'FUNDAY' is not a number or name"),
-        ({"cron": "0 0 * JAN-FOO *"}, "cron: month field 'JAN-FOO' is not a number or name"),
-        ({"cron": "1,,2 * * * *"}, "cron: minute field '' is not a number or name"),
-        ({"cron": "*/0 * * * *"}, "cron: minute field '*/0' needs a step of at least 1"),
-        ({"cron": "*/x * * * *"}, "cron: minute field '*/x' needs a step of at least 1"),
-        ({"cron": "0 0 * * 5-1"}, "cron: day-of-week field '5-1' has a range that runs backwards"),
+        ({"cron": "61 * * * *"}, "cron: minute field '61' is not valid (out of range 0-59)"),
+        ({"cron": "0 24 * * *"}, "cron: hour field '24' is not valid (out of range 0-23)"),
+        ({"cron": "0 0 0 * *"}, "cron: day-of-month field '0' is not valid (out of range 1-31)"),
+        ({"cron": "0 0 * 13 *"}, "cron: month field '13' is not valid (out of range 1-12)"),
+        ({"cron": "0 0 * * 8"}, "cron: day-of-week field '8' is not valid (out of range 0-7)"),
+        ({"cron": "0 0 * * FUNDAY"}, "cron: day-of-week field 'FUNDAY' is not valid in '0 0"),
+        ({"cron": "0 0 * JAN-FOO *"}, "cron: month field 'JAN-FOO' is not valid in"),
+        ({"cron": "1,,2 * * * *"}, "cron: minute field '1,,2' is not valid in '1,,2 * * * *'"),
+        ({"cron": "*/0 * * * *"}, "cron: minute field '*/0' is not valid"),
+        ({"cron": "*/x * * * *"}, "cron: minute field '*/x' is not valid"),
+        ({"cron": "0 0 * * 5L"}, "cron: day-of-week field '5L' is not valid"),
+        ({"cron": "0 0 LW * *"}, "cron: day-of-month field 'LW' is not valid"),
+        ({"cron": "0 0 15W * *"}, "cron: day-of-month field '15W' is not valid"),
+        (
+            {"cron": "0 0 * * 1#6"},
+            "cron: day-of-week field '1#6' is not valid (Invalid day_of_week value: '6')",
+        ),
+        (
+            {"cron": "0 0 * * 1#2,3"},
+            "cron: day-of-week field '1#2,3' is not valid (day-of-week field does not support "
+            "mixing literal values and nth day of week syntax) in '0 0 * * 1#2,3'",
+        ),
+        (
+            {"cron": "0 0 1 1 * 2030"},
+            "cron: second field '2030' is not valid (out of range 0-59) in '0 0 1 1 * 2030'",
+        ),
+        ({"cron": "0 0 1 1 * 0 1960"}, "cron: year field '1960' is not valid (out of range 1970"),
         (
             {"cron": "0 0 * *"},
-            "cron: expected 5 fields (minute hour day-of-month month day-of-week), "
-            "got 4 in '0 0 * *'",
+            "cron: expected 5 fields (minute hour day-of-month month day-of-week), 6 with "
+            "seconds or 7 with seconds and year; got 4 in '0 0 * *'",
         ),
+        ({"cron": ""}, "cron: expected 5 fields"),
         ({"cron": "@reboot"}, "cron: unknown macro '@reboot'"),
+        ({"cron": " @daily"}, "cron: unknown macro ' @daily'"),
+        ({"cron": "H 0 * * *"}, "cron: hashed fields (H) are not supported: 'H 0 * * *'"),
+        ({"cron": "H/5 * * * *"}, "cron: hashed fields (H) are not supported"),
+        (
+            {"cron": "R 0 * * *"},
+            "cron: random (R) and hashed (H) fields are not supported: 'R 0 * * *'",
+        ),
         ({"cron": 5}, "cron: must be a string such as '0 9 * * 1-5'"),
         ({"cron": "* * * * *", "day_or": "yes"}, "day_or: must be true or false"),
         ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "timezone: unknown time zone"),
@@ -464,6 +619,23 @@ def test_schedule_must_be_an_object() -> None:
 
 def test_schedule_error_is_a_value_error() -> None:
     assert issubclass(ScheduleError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"cron": "0 0 * * 5L"}, "cron"),
+        ({"cron": "* * * * *", "day_or": 1}, "day_or"),
+        ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"interval": 0}, "interval"),
+        ({"rrule": ""}, "rrule"),
+        ({}, "schedule"),
+    ],
+)
+def test_schedule_error_names_its_field(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(raw)
+    assert caught.value.field == field
 
 
 # --- wire shape, kind, describe -----------------------------------------------------
@@ -547,6 +719,19 @@ def test_parse_returns_the_matching_class() -> None:
         (cron("@daily"), "every day at 00:00 (UTC)"),
         (cron("0 0 1 1 *"), "cron 0 0 1 1 * (UTC)"),
         (cron("0 9-17 * * *", NY), "cron 0 9-17 * * * (America/New_York)"),
+        (cron("@hourly"), "every hour"),
+        (cron("0 0 ? * *"), "every day at 00:00 (UTC)"),
+        (cron("0-59 * * * *"), "every minute"),
+        (cron("*/7 * * * *"), "cron */7 * * * * (UTC)"),  # 56 to 0 is 4 minutes
+        (cron("0 0 1,15 * *"), "at 00:00 on days 1 and 15 of the month (UTC)"),
+        (cron("0 6 L * *", NY), "at 06:00 on the last day of the month (America/New_York)"),
+        (cron("0 9 * * 1#2"), "at 09:00 on the second Monday of the month (UTC)"),
+        (cron("30 17 * * L5"), "at 17:30 on the last Friday of the month (UTC)"),
+        (cron("0 0 * * 5-1"), "at 00:00 on Sunday, Monday, Friday and Saturday (UTC)"),
+        (cron("0 0 * * mon#1,fri#3"), "cron 0 0 * * mon#1,fri#3 (UTC)"),
+        (cron("0 0 12 * 1"), "cron 0 0 12 * 1 (UTC)"),
+        (cron("0 0 * * * 30"), "cron 0 0 * * * 30 (UTC)"),
+        (cron("0 0 1 1 * 0 2030"), "cron 0 0 1 1 * 0 2030 (UTC)"),
         (
             rrule("DTSTART;TZID=America/New_York:20260101T090000\nRRULE:FREQ=DAILY;BYHOUR=9"),
             "rrule FREQ=DAILY;BYHOUR=9 (America/New_York)",
