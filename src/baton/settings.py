@@ -1,12 +1,18 @@
-"""One Settings object, built from the environment; CLI flags override it with `replace`."""
+"""One Settings object, built from the environment; CLI flags override it with `with_overrides`.
+
+Each setting is declared once, below: its default, the environment variable it is read from
+(Prefect's name where Prefect has one) and how the variable is read. `docs/settings.md` is
+generated from these declarations (scripts/gen-cli-docs), so the reference cannot drift.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -23,6 +29,10 @@ AUTH_MODES = ("none", "basic", "keys")
 AUTH_STRING_VAR = "PREFECT_SERVER_API_AUTH_STRING"
 MIN_UI_SECRET = 32
 
+# The layers that drive a library past its public API for speed (docs/architecture.md):
+# BATON_FAST_PATHS turns them off, all at once or one by one.
+FAST_PATHS = ("compiled", "routing", "inline_reads", "statements", "quick_writes")
+
 # Driver-less spellings users commonly type, mapped to the async driver Baton uses.
 _DRIVER_ALIASES = {
     "sqlite": "sqlite+aiosqlite",
@@ -32,95 +42,247 @@ _DRIVER_ALIASES = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 
+Reader = Callable[[str, str], Any]  # (variable, raw value) -> the setting's value
+
+
+def _text(_name: str, raw: str) -> str:
+    return raw
+
+
+def _lower(_name: str, raw: str) -> str:
+    return raw.lower()
+
+
+def _path(_name: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _yes(_name: str, raw: str) -> bool:
+    return raw.lower() in ("1", "true", "yes")
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _days(name: str, raw: str) -> float:
+    try:
+        days = float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a number of days (0 keeps forever), got {raw!r}"
+        ) from None
+    if days < 0:
+        raise ConfigError(f"{name} must be 0 (keep forever) or more, got {raw!r}")
+    return days
+
+
+def _fast_paths(name: str, raw: str) -> frozenset[str]:
+    """`1` (all, the default), `0` (none), `a,b` (only those) or `-a,-b` (all but those)."""
+    value = raw.strip().lower()
+    if value in ("1", "on", "all"):
+        return frozenset(FAST_PATHS)
+    if value in ("0", "off", "none"):
+        return frozenset()
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = sorted({item.removeprefix("-") for item in items} - set(FAST_PATHS))
+    negated = {item.startswith("-") for item in items}
+    if unknown or len(negated) != 1:
+        raise ConfigError(
+            f"{name} must be 1, 0, a list of fast paths or a list of -fast-paths "
+            f"({', '.join(FAST_PATHS)}), got {raw!r}"
+        )
+    named = {item.removeprefix("-") for item in items}
+    return frozenset(FAST_PATHS) - named if negated == {True} else frozenset(named)
+
+
+def setting(
+    default: Any = MISSING,
+    env: str | None = None,
+    read: Reader = _text,
+    *,
+    help: str,
+    shown: str | None = None,
+) -> Any:
+    """A setting's declaration: its default (`shown` in words where from_env works it
+    out), the environment variable it is read from, how, and what it means."""
+    meta = {"env": env, "read": read, "help": help, "shown": shown}
+    return field(default=default, metadata=meta)
+
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path
-    database_url: str
-    host: str = "127.0.0.1"
-    port: int = 4200
-    log_level: str = "info"
-    log_format: str = "text"
-    # Access control: "none", "basic" (PREFECT_SERVER_API_AUTH_STRING) or "keys".
-    auth_mode: str = "none"
-    auth_string: str | None = None
+    home: Path = setting(
+        env="BATON_HOME",
+        read=_path,
+        help="Baton's data folder (the SQLite file, generated secrets).",
+        shown="`~/.baton`",
+    )
+    database_url: str = setting(
+        env=DATABASE_URL_VAR,
+        help="`sqlite+aiosqlite:///PATH` or `postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB`.",
+        shown="SQLite file `baton.db` in `BATON_HOME`",
+    )
+    host: str = setting(
+        "127.0.0.1", "PREFECT_SERVER_API_HOST", help="The address the server listens on."
+    )
+    port: int = setting(4200, "PREFECT_SERVER_API_PORT", _int, help="The port.")
+    log_level: str = setting(
+        "info", "BATON_LOG_LEVEL", _lower, help=f"One of {', '.join(LOG_LEVELS)}."
+    )
+    log_format: str = setting(
+        "text", "BATON_LOG_FORMAT", _lower, help="`text`, or `json` (one object per line)."
+    )
+    # Access control. Unset, the mode is "basic" when an auth string is set, else "none".
+    auth_mode: str = setting(
+        "none",
+        "BATON_AUTH_MODE",
+        _lower,
+        help="`none`, `basic` or `keys` (`--auth`).",
+        shown="`basic` when an auth string is set, else `none`",
+    )
+    auth_string: str | None = setting(
+        None, AUTH_STRING_VAR, help="`user:password` for basic auth, as the reference takes it."
+    )
     # With API keys, the Prefect client sends no credentials on /api/events/in (compat
     # surface §5); accepting those anonymous event streams keeps task runs recorded.
-    anonymous_events: bool = True
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
+    anonymous_events: bool = setting(
+        True,
+        "BATON_ANONYMOUS_EVENTS",
+        _yes,
+        help="Under `--auth keys`, accept event streams without credentials.",
+    )
+    ssl_certfile: str | None = setting(
+        None, "BATON_SSL_CERTFILE", help="Serve HTTPS with this certificate (PEM)."
+    )
+    ssl_keyfile: str | None = setting(
+        None, "BATON_SSL_KEYFILE", help="The certificate's private key (PEM)."
+    )
     # Signs the UI's session and CSRF cookies; replicas behind one address need the same
     # one. Unset: a random secret made at first start and kept in BATON_HOME/ui-secret.
-    ui_secret: str | None = None
-    services: bool = True
-    database_connect_timeout: float = 30.0
-    # SQLite: how many write jobs the single writer commits in one transaction.
-    sqlite_write_batch: int = 64
-    # PostgreSQL connection pool.
-    pg_pool_size: int = 10
-    pg_max_overflow: int = 10
+    ui_secret: str | None = setting(
+        None,
+        "BATON_UI_SECRET",
+        help=f"Signs UI sessions ({MIN_UI_SECRET}+ characters; the same on every replica).",
+    )
+    services: bool = setting(True, help="Run the background services (`--no-services`).")
+    database_connect_timeout: float = setting(
+        30.0,
+        "BATON_DATABASE_CONNECT_TIMEOUT",
+        _seconds,
+        help="Seconds to keep retrying an unreachable PostgreSQL at start.",
+    )
+    fast_paths: frozenset[str] = setting(
+        frozenset(FAST_PATHS),
+        "BATON_FAST_PATHS",
+        _fast_paths,
+        help="`1` (all), `0` (none), or which of "
+        + ", ".join(f"`{name}`" for name in FAST_PATHS)
+        + " to keep (`a,b`) or to turn off (`-a,-b`).",
+    )
+    sqlite_write_batch: int = setting(
+        64, help="SQLite: write jobs the single writer commits in one transaction."
+    )
+    pg_pool_size: int = setting(10, help="PostgreSQL: pooled connections per server process.")
+    pg_max_overflow: int = setting(10, help="PostgreSQL: extra connections under load.")
     # Scheduler: a pass every `scheduler_interval` seconds (and whenever a deployment
     # changes); each schedule gets at least `scheduler_min_runs` runs or
     # `scheduler_min_time` seconds ahead, at most `scheduler_max_runs` or `_max_time`.
-    scheduler_interval: float = 10.0
-    scheduler_min_runs: int = 3
-    scheduler_max_runs: int = 100
-    scheduler_min_time: float = 3600.0
-    scheduler_max_time: float = 100 * 86400.0
+    scheduler_interval: float = setting(
+        10.0, "BATON_SCHEDULER_INTERVAL", _seconds, help="Seconds between scheduler passes."
+    )
+    scheduler_min_runs: int = setting(
+        3, "BATON_SCHEDULER_MIN_RUNS", _int, help="Runs each schedule gets ahead, at least."
+    )
+    scheduler_max_runs: int = setting(
+        100, "BATON_SCHEDULER_MAX_RUNS", _int, help="Runs each schedule gets ahead, at most."
+    )
+    scheduler_min_time: float = setting(
+        3600.0,
+        "BATON_SCHEDULER_MIN_TIME",
+        _seconds,
+        help="Seconds ahead each schedule is filled, at least.",
+    )
+    scheduler_max_time: float = setting(
+        100 * 86400.0,
+        "BATON_SCHEDULER_MAX_TIME",
+        _seconds,
+        help="Seconds ahead each schedule is filled, at most.",
+    )
     # Late runs: Scheduled runs this many seconds past their start are marked Late.
-    late_runs_interval: float = 5.0
-    late_runs_after: float = 15.0
+    late_runs_interval: float = setting(
+        5.0, "BATON_LATE_RUNS_INTERVAL", _seconds, help="Seconds between late-run passes."
+    )
+    late_runs_after: float = setting(
+        15.0,
+        "BATON_LATE_RUNS_AFTER",
+        _seconds,
+        help="Seconds past its time a Scheduled run becomes Late.",
+    )
     # Cleanup: CANCELLING runs older than `cancelling_timeout` seconds become CANCELLED;
     # RUNNING runs whose worker is silent `zombie_after` seconds CRASH; so do runs that
     # missed three of their own heartbeats, and at least `zombie_after` (run_cleanup.py).
-    cleanup_interval: float = 20.0
-    cancelling_timeout: float = 300.0
-    zombie_after: float = 120.0
+    cleanup_interval: float = setting(
+        20.0, "BATON_CLEANUP_INTERVAL", _seconds, help="Seconds between run-cleanup passes."
+    )
+    cancelling_timeout: float = setting(
+        300.0,
+        "BATON_CANCELLING_TIMEOUT",
+        _seconds,
+        help="Seconds a run may stay Cancelling before it is Cancelled.",
+    )
+    zombie_after: float = setting(
+        120.0,
+        "BATON_ZOMBIE_AFTER",
+        _seconds,
+        help="Seconds of silence after which a running run is Crashed.",
+    )
     # Retention, in days (0 keeps forever), applied every `retention_interval` seconds.
-    retention_interval: float = 600.0
-    retention_logs_days: float = 30.0
-    retention_events_days: float = 30.0
-    retention_flow_runs_days: float = 90.0
-    retention_audit_days: float = 365.0
+    retention_interval: float = setting(
+        600.0, "BATON_RETENTION_INTERVAL", _seconds, help="Seconds between retention passes."
+    )
+    retention_logs_days: float = setting(
+        30.0, "BATON_RETENTION_LOGS_DAYS", _days, help="Days logs are kept (0: forever)."
+    )
+    retention_events_days: float = setting(
+        30.0, "BATON_RETENTION_EVENTS_DAYS", _days, help="Days events are kept (0: forever)."
+    )
+    retention_flow_runs_days: float = setting(
+        90.0,
+        "BATON_RETENTION_FLOW_RUNS_DAYS",
+        _days,
+        help="Days finished flow runs are kept (0: forever).",
+    )
+    retention_audit_days: float = setting(
+        365.0,
+        "BATON_RETENTION_AUDIT_DAYS",
+        _days,
+        help="Days the audit log is kept (0: forever).",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        home = Path(env.get("BATON_HOME") or Path.home() / ".baton").expanduser()
-        url = env.get(DATABASE_URL_VAR) or f"sqlite+aiosqlite:///{home / 'baton.db'}"
-        return cls(
-            home=home,
-            database_url=url,
-            host=env.get("PREFECT_SERVER_API_HOST") or "127.0.0.1",
-            port=_int(env, "PREFECT_SERVER_API_PORT", 4200),
-            log_level=(env.get("BATON_LOG_LEVEL") or "info").lower(),
-            log_format=(env.get("BATON_LOG_FORMAT") or "text").lower(),
-            auth_mode=(
-                env.get("BATON_AUTH_MODE") or ("basic" if env.get(AUTH_STRING_VAR) else "none")
-            ).lower(),
-            auth_string=env.get(AUTH_STRING_VAR) or None,
-            anonymous_events=(env.get("BATON_ANONYMOUS_EVENTS") or "true").lower()
-            in ("1", "true", "yes"),
-            ssl_certfile=env.get("BATON_SSL_CERTFILE") or None,
-            ssl_keyfile=env.get("BATON_SSL_KEYFILE") or None,
-            ui_secret=env.get("BATON_UI_SECRET") or None,
-            database_connect_timeout=_float(env, "BATON_DATABASE_CONNECT_TIMEOUT", 30.0),
-            scheduler_interval=_float(env, "BATON_SCHEDULER_INTERVAL", 10.0),
-            scheduler_min_runs=_int(env, "BATON_SCHEDULER_MIN_RUNS", 3),
-            scheduler_max_runs=_int(env, "BATON_SCHEDULER_MAX_RUNS", 100),
-            scheduler_min_time=_float(env, "BATON_SCHEDULER_MIN_TIME", 3600.0),
-            scheduler_max_time=_float(env, "BATON_SCHEDULER_MAX_TIME", 100 * 86400.0),
-            late_runs_interval=_float(env, "BATON_LATE_RUNS_INTERVAL", 5.0),
-            late_runs_after=_float(env, "BATON_LATE_RUNS_AFTER", 15.0),
-            cleanup_interval=_float(env, "BATON_CLEANUP_INTERVAL", 20.0),
-            cancelling_timeout=_float(env, "BATON_CANCELLING_TIMEOUT", 300.0),
-            zombie_after=_float(env, "BATON_ZOMBIE_AFTER", 120.0),
-            retention_interval=_float(env, "BATON_RETENTION_INTERVAL", 600.0),
-            retention_logs_days=_days(env, "BATON_RETENTION_LOGS_DAYS", 30.0),
-            retention_events_days=_days(env, "BATON_RETENTION_EVENTS_DAYS", 30.0),
-            retention_flow_runs_days=_days(env, "BATON_RETENTION_FLOW_RUNS_DAYS", 90.0),
-            retention_audit_days=_days(env, "BATON_RETENTION_AUDIT_DAYS", 365.0),
-        )
+        values: dict[str, Any] = {}
+        for declared in fields(cls):
+            name = declared.metadata["env"]
+            raw = env.get(name) if name else None
+            if raw:  # set and not empty
+                values[declared.name] = declared.metadata["read"](name, raw)
+        home = values.setdefault("home", Path.home() / ".baton")
+        values.setdefault("database_url", f"sqlite+aiosqlite:///{home / 'baton.db'}")
+        values.setdefault("auth_mode", "basic" if values.get("auth_string") else "none")
+        return cls(**values)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced, skipping those passed as None."""
@@ -139,6 +301,10 @@ class Settings:
         if self.ui_secret is not None and len(self.ui_secret) < MIN_UI_SECRET:
             raise ConfigError(f"BATON_UI_SECRET needs at least {MIN_UI_SECRET} characters")
 
+    def fast(self, layer: str) -> bool:
+        """Is the fast path `layer` (one of FAST_PATHS) on?"""
+        return layer in self.fast_paths
+
     @property
     def exposed_without_auth(self) -> bool:
         """Listening beyond this machine with no access control."""
@@ -151,6 +317,35 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.get_backend_name() == "sqlite"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    name: str
+    env: str | None
+    default: str  # as the docs show it
+    help: str
+
+
+def declarations() -> list[Declaration]:
+    """Every setting as declared, in order (for the generated docs/settings.md)."""
+    out = []
+    for f in fields(Settings):
+        default = f.metadata["shown"] or _shown(f.default)
+        out.append(Declaration(f.name, f.metadata["env"], default, f.metadata["help"]))
+    return out
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, frozenset):
+        return "`1` (all)"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{int(value)}`"
+    return f"`{value}`"
 
 
 def parse_database_url(raw: str) -> URL:
@@ -196,38 +391,3 @@ def mask_url(url: URL | str) -> str:
         except ArgumentError:
             return "<unparseable URL>"
     return url.render_as_string(hide_password=True)
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-
-
-def _days(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        days = float(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{name} must be a number of days (0 keeps forever), got {raw!r}"
-        ) from None
-    if days < 0:
-        raise ConfigError(f"{name} must be 0 (keep forever) or more, got {raw!r}")
-    return days

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from baton.errors import ConfigError
-from baton.settings import DATABASE_URL_VAR, Settings, mask_url, parse_database_url
+from baton.settings import (
+    DATABASE_URL_VAR,
+    FAST_PATHS,
+    Settings,
+    declarations,
+    mask_url,
+    parse_database_url,
+)
 
 
 def test_defaults_put_sqlite_in_baton_home(tmp_path: Path) -> None:
@@ -86,3 +93,56 @@ def test_mask_hides_passwords() -> None:
         "postgresql+asyncpg://prefect:***@db:5432/prefect"
     )
     assert "s3cret" not in mask_url("postgresql+asyncpg://prefect:s3cret@db/x")
+
+
+@pytest.mark.parametrize(
+    ("raw", "on"),
+    [
+        ("1", set(FAST_PATHS)),
+        ("all", set(FAST_PATHS)),
+        ("0", set()),
+        ("off", set()),
+        ("compiled,statements", {"compiled", "statements"}),
+        ("-inline_reads, -quick_writes", set(FAST_PATHS) - {"inline_reads", "quick_writes"}),
+    ],
+)
+def test_fast_paths_are_switched_by_one_variable(raw: str, on: set[str]) -> None:
+    settings = Settings.from_env({"BATON_FAST_PATHS": raw})
+    assert settings.fast_paths == on
+    assert [settings.fast(layer) for layer in FAST_PATHS] == [p in on for p in FAST_PATHS]
+    assert Settings.from_env({}).fast_paths == set(FAST_PATHS)
+
+
+@pytest.mark.parametrize("raw", ["fast", "compiled,-routing", "-nothing"])
+def test_unknown_fast_paths_name_the_ones_there_are(raw: str) -> None:
+    with pytest.raises(ConfigError, match="BATON_FAST_PATHS must be .*compiled, routing"):
+        Settings.from_env({"BATON_FAST_PATHS": raw})
+
+
+def test_every_declared_variable_is_read() -> None:
+    """Each setting with a variable takes its value from it (the table is the only list)."""
+    samples = {"BATON_HOME": "/tmp/x", "BATON_AUTH_MODE": "keys", "BATON_FAST_PATHS": "0"}
+    for declared in declarations():
+        if declared.env is None or declared.env in samples:
+            continue
+        default = getattr(Settings.from_env({}), declared.name)
+        if isinstance(default, bool):
+            samples[declared.env] = "false" if default else "true"
+        elif isinstance(default, int | float):
+            samples[declared.env] = "7"
+        else:
+            samples[declared.env] = "sqlite:////tmp/a.db" if "DATABASE" in declared.env else "v"
+    settings = Settings.from_env(samples)
+    for declared in declarations():
+        if declared.env is not None:
+            assert getattr(settings, declared.name) != getattr(Settings.from_env({}), declared.name)
+
+
+def test_an_auth_string_implies_basic_and_empty_variables_are_unset() -> None:
+    assert Settings.from_env({"PREFECT_SERVER_API_AUTH_STRING": "u:p"}).auth_mode == "basic"
+    assert Settings.from_env({"PREFECT_SERVER_API_PORT": ""}).port == 4200
+
+
+def test_days_refuse_negatives() -> None:
+    with pytest.raises(ConfigError, match="BATON_RETENTION_LOGS_DAYS must be 0"):
+        Settings.from_env({"BATON_RETENTION_LOGS_DAYS": "-1"})
