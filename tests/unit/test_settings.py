@@ -115,7 +115,7 @@ def test_fast_paths_are_switched_by_one_variable(raw: str, on: set[str]) -> None
 
 @pytest.mark.parametrize("raw", ["fast", "compiled,-routing", "-nothing"])
 def test_unknown_fast_paths_name_the_ones_there_are(raw: str) -> None:
-    with pytest.raises(ConfigError, match="BATON_FAST_PATHS must be .*compiled, routing"):
+    with pytest.raises(ConfigError, match=r"BATON_FAST_PATHS must be .*compiled, routing"):
         Settings.from_env({"BATON_FAST_PATHS": raw})
 
 
