@@ -3,6 +3,7 @@ with the same load generator, in one invocation.
 
     .venv/bin/python bench/api_bench.py [--seconds 5] [--concurrency 16]
         [--targets baton,reference,bare] [--database-url postgresql+asyncpg://…]
+        [--before DIR] [--compare-plain] [--repeat N]
 
 Operations (each run for `--seconds` at `--concurrency` concurrent requests):
   create     POST /api/flow_runs/                    (a PENDING run of one flow)
@@ -15,6 +16,18 @@ The bare target answers a small JSON POST from a plain ASGI app under the same u
 settings: the ceiling this load generator can show on this machine. It runs beside Baton
 and is measured before and after each of Baton's operations; each operation is compared
 with the two runs next to it, pooled.
+
+Besides requests per second, each operation reports the server's CPU time per request
+(user + system, of its whole process tree, from psutil): on two cores the load generator
+is often the bottleneck, and then the server's CPU per request is what a change to the
+server moves.
+
+--before DIR adds Baton from another source tree (say `git worktree add DIR REV`, or
+`git archive REV | tar -x -C DIR`), run with this virtualenv, so code from before and
+after a change is measured in one invocation. --compare-plain adds Baton with each of its
+fast paths turned off in turn (BATON_FAST_PATHS=-layer) and with all of them off (=0): the
+gain of a layer on an operation is the CPU per request without it over the CPU per request
+with everything on. --repeat N measures every target N times, in turn, and pools the runs.
 Figures to report as ratios, never assertions.
 """
 
@@ -41,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ("create", "set_state", "read", "filter", "logs")
@@ -59,6 +73,7 @@ class Result:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    cpu: float = 0.0  # the server's CPU seconds while this ran
 
     @property
     def rate(self) -> float:
@@ -75,6 +90,11 @@ class Result:
     @property
     def failures(self) -> int:
         return sum(n for status, n in self.statuses.items() if status >= 400)
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU milliseconds per request."""
+        return self.cpu / self.ops * 1000 if self.ops else float("nan")
 
 
 async def load(
@@ -115,6 +135,7 @@ def pooled(results: list[Result]) -> Result:
         total.seconds += r.seconds
         total.latencies += r.latencies
         total.statuses.update(r.statuses)
+        total.cpu += r.cpu
     return total
 
 
@@ -131,11 +152,33 @@ def state(kind: str) -> dict[str, object]:
 Ceiling = Callable[[], Awaitable[Result]]
 
 
+def tree_cpu(pid: int) -> Callable[[], float]:
+    """The CPU seconds (user + system) a process and its children have used so far."""
+    root = psutil.Process(pid)
+
+    def used() -> float:
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    return used
+
+
 async def bench_api(
-    api: str, seconds: float, concurrency: int, ceiling: Ceiling | None = None
+    api: str,
+    seconds: float,
+    concurrency: int,
+    ceiling: Ceiling | None = None,
+    cpu: Callable[[], float] | None = None,
 ) -> tuple[dict[str, Result], list[Result]]:
     """The operations against one server; with `ceiling`, the bare endpoint is measured
-    before the first operation and after each one (so each has one on either side)."""
+    before the first operation and after each one (so each has one on either side); with
+    `cpu`, the server's CPU time during each operation is recorded."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     ceilings: list[Result] = []
     results: dict[str, Result] = {}
@@ -143,7 +186,10 @@ async def bench_api(
     async def measure(op: str, call: Callable[[httpx.AsyncClient], Awaitable[list[int]]]) -> None:
         if ceiling is not None and not ceilings:
             ceilings.append(await ceiling())
+        before = cpu() if cpu is not None else 0.0
         results[op] = await load(call, client, seconds, concurrency)
+        if cpu is not None:
+            results[op].cpu = cpu() - before
         if ceiling is not None:
             ceilings.append(await ceiling())
 
@@ -267,14 +313,31 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -
     raise SystemExit(f"{url} not healthy after {timeout} s")
 
 
-def start(target: str, port: int, home: Path, database_url: str | None) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Target:
+    """What to start: "baton" (this tree, or `source` with `label`), "reference" or "bare";
+    Baton with `fast_paths` as BATON_FAST_PATHS when given."""
+
+    kind: str
+    label: str
+    source: Path | None = None
+    fast_paths: str | None = None
+
+
+def start(
+    target: Target, port: int, home: Path, database_url: str | None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BATON_"))}
-    if target == "baton":
+    if target.kind == "baton":
         env["BATON_HOME"] = str(home)
         if database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
+        if target.fast_paths is not None:
+            env["BATON_FAST_PATHS"] = target.fast_paths
+        if target.source is not None:  # that tree's baton package before this one's
+            env["PYTHONPATH"] = str(target.source / "src")
         cmd = [sys.executable, "-m", "baton", "server", "start", "--port", str(port)]
-    elif target == "reference":
+    elif target.kind == "reference":
         env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
         cmd = [str(ROOT / ".venv-prefect/bin/prefect"), "server", "start", "--port", str(port)]
     else:
@@ -297,12 +360,38 @@ def start(target: str, port: int, home: Path, database_url: str | None) -> subpr
     )
 
 
+# The fast paths BATON_FAST_PATHS switches, and the operations each was written for.
+LAYERS = {
+    "compiled": ("create", "set_state"),
+    "routing": ("set_state", "read"),
+    "inline_reads": ("read", "filter"),
+    "statements": ("create", "set_state", "read", "logs"),
+    "quick_writes": ("set_state", "logs"),
+}
+
+
+def targets_of(args: argparse.Namespace) -> list[Target]:
+    names = args.targets.split(",")
+    targets = [Target(name, name) for name in names if name != "bare"]
+    if args.before:
+        targets.insert(0, Target("baton", "before", source=Path(args.before).resolve()))
+    if args.compare_plain:
+        targets += [Target("baton", f"baton -{layer}", fast_paths=f"-{layer}") for layer in LAYERS]
+        targets.append(Target("baton", "baton plain", fast_paths="0"))
+    return targets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--targets", default="baton,reference,bare")
     parser.add_argument("--database-url", help="run Baton on this database instead of SQLite")
+    parser.add_argument("--before", help="also measure Baton from this source tree")
+    parser.add_argument(
+        "--compare-plain", action="store_true", help="also measure Baton without each fast path"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="measure each target N times")
     args = parser.parse_args()
     if importlib.util.find_spec("sniffio") is None:
         parser.exit(
@@ -312,49 +401,53 @@ def main() -> None:
             "(pip install -e '.[dev]').\n",
         )
 
-    targets = args.targets.split(",")
-    servers = [t for t in targets if t != "bare"]
+    targets = targets_of(args)
+    with_bare = "bare" in args.targets.split(",")
     homes: list[Path] = []
     procs: list[subprocess.Popen[bytes]] = []
 
-    def launch(target: str) -> str:
-        home = Path(tempfile.mkdtemp(prefix=f"bench-{target}-"))
+    def launch(target: Target) -> tuple[str, subprocess.Popen[bytes]]:
+        home = Path(tempfile.mkdtemp(prefix="bench-"))
         port = free_port()
         homes.append(home)
         procs.append(start(target, port, home, args.database_url))
-        health = "/health" if target == "bare" else "/api/health"
+        health = "/health" if target.kind == "bare" else "/api/health"
         wait_healthy(f"http://127.0.0.1:{port}{health}", procs[-1])
-        return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{port}", procs[-1]
 
-    table: dict[str, dict[str, Result]] = {}
+    runs: dict[str, list[dict[str, Result]]] = {}
     # The bare endpoint is the ceiling of this load generator on this machine, whose speed
     # drifts by a third within minutes: it runs beside Baton and is measured right before
     # and after each of Baton's operations, which is compared with the two.
-    beside: dict[str, Result] = {}
+    beside: dict[str, list[Result]] = {}
     bare_runs: list[Result] = []
     try:
         ceiling: Ceiling | None = None
-        if "bare" in targets:
-            bare_url = launch("bare") + "/"
+        if with_bare:
+            bare_url = launch(Target("bare", "bare"))[0] + "/"
 
             async def ceiling() -> Result:
                 return await bench_bare(bare_url, args.seconds, args.concurrency)
 
-        for target in servers:
-            url = launch(target) + "/api"
-            near = ceiling if target == "baton" else None
-            table[target], ceilings = asyncio.run(
-                bench_api(url, args.seconds, args.concurrency, near)
-            )
-            bare_runs += ceilings
-            for i, op in enumerate(table[target]):
-                if ceilings:
-                    beside[op] = pooled(ceilings[i : i + 2])
-            done = procs.pop()
-            done.terminate()
-            done.wait(30)
-            print(f"measured {target}", file=sys.stderr)
-        if "bare" in targets and not bare_runs:
+        for round_ in range(args.repeat):
+            for target in targets:
+                url, proc = launch(target)
+                near = ceiling if target.label == "baton" else None
+                results, ceilings = asyncio.run(
+                    bench_api(
+                        url + "/api", args.seconds, args.concurrency, near, tree_cpu(proc.pid)
+                    )
+                )
+                runs.setdefault(target.label, []).append(results)
+                bare_runs += ceilings
+                for i, op in enumerate(results):
+                    if ceilings:
+                        beside.setdefault(op, []).extend(ceilings[i : i + 2])
+                procs.remove(proc)
+                proc.terminate()
+                proc.wait(30)
+                print(f"measured {target.label} (round {round_ + 1})", file=sys.stderr)
+        if with_bare and not bare_runs:
             bare_runs.append(asyncio.run(bench_bare(bare_url, args.seconds, args.concurrency)))
     finally:
         for proc in procs:
@@ -362,36 +455,77 @@ def main() -> None:
             proc.wait(30)
         for home in homes:
             shutil.rmtree(home, ignore_errors=True)
+
+    table = {
+        label: {op: pooled([r[op] for r in results]) for op in results[0]}
+        for label, results in runs.items()
+    }
+    near_bare = {op: pooled(results) for op, results in beside.items()}
     if bare_runs:
         table["bare"] = {"bare": pooled(bare_runs)}
+    report(args, table, near_bare)
 
-    print(f"\nconcurrency {args.concurrency}, {args.seconds:g} s per operation")
+
+def report(
+    args: argparse.Namespace, table: dict[str, dict[str, Result]], beside: dict[str, Result]
+) -> None:
+    print(
+        f"\nconcurrency {args.concurrency}, {args.seconds:g} s per operation, "
+        f"{args.repeat} round(s)"
+    )
     if beside and "baton" in table:
         print(
             "bare endpoint beside each of Baton's operations (pooled before and after): "
             + ", ".join(f"{op} {r.rate:,.0f}/s" for op, r in beside.items())
         )
     print()
-    print("| operation | target | ok ops/s | p50 ms | p99 ms | errors (429/503, dropped) |")
-    print("|---|---|---:|---:|---:|---|")
+    print(
+        "| operation | target | ok ops/s | server CPU ms/op | p50 ms | p99 ms "
+        "| errors (429/503, dropped) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---|")
     for target, results in table.items():
         for op, r in results.items():
             busy = r.statuses.get(429, 0) + r.statuses.get(503, 0)
+            cpu = "" if target == "bare" else f"{r.cpu_ms:.2f}"
             print(
-                f"| {op} | {target} | {r.rate:,.0f} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} "
+                f"| {op} | {target} | {r.rate:,.0f} | {cpu} | {r.pct(0.5):.1f} | {r.pct(0.99):.1f} "
                 f"| {r.failures} ({busy}, {r.statuses.get(DROPPED, 0)}) |"
             )
-    if "baton" in table:
-        print()
-        for op in OPERATIONS:
-            ours = table["baton"][op].rate
-            parts = [f"{op}: baton {ours:,.0f}/s"]
-            if "reference" in table:
-                ref = table["reference"][op].rate
-                parts.append(f"{ours / ref:.1f}x reference" if ref else "reference 0/s")
-            if op in beside:
-                parts.append(f"{ours / beside[op].rate:.0%} of bare beside it")
-            print("  " + ", ".join(parts))
+    if "baton" not in table:
+        return
+    print()
+    for op in OPERATIONS:
+        ours = table["baton"][op]
+        parts = [f"{op}: baton {ours.rate:,.0f}/s, {ours.cpu_ms:.2f} ms CPU"]
+        if "reference" in table:
+            ref = table["reference"][op]
+            parts.append(f"{ours.rate / ref.rate:.1f}x reference" if ref.rate else "reference 0/s")
+            if ours.cpu_ms:
+                parts.append(f"{ref.cpu_ms / ours.cpu_ms:.1f}x less CPU")
+        if "before" in table:
+            old = table["before"][op]
+            parts.append(
+                f"before {old.rate:,.0f}/s, {old.cpu_ms:.2f} ms CPU "
+                f"({ours.rate / old.rate:.2f}x the rate)"
+            )
+        if op in beside:
+            parts.append(f"{ours.rate / beside[op].rate:.0%} of bare beside it")
+        print("  " + ", ".join(parts))
+    if args.compare_plain:
+        print(
+            "\nWhat each fast path gains (CPU per request without it / with all on; ops/s ratio):"
+        )
+        for layer, ops in [*LAYERS.items(), ("plain", OPERATIONS)]:
+            label = "baton plain" if layer == "plain" else f"baton -{layer}"
+            gains = []
+            for op in ops:
+                on, off = table["baton"][op], table[label][op]
+                gains.append(
+                    f"{op} {off.cpu_ms / on.cpu_ms:.2f}x CPU, {on.rate / off.rate:.2f}x ops/s"
+                )
+            name = "all fast paths" if layer == "plain" else layer
+            print(f"  {name}: " + "; ".join(gains))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,18 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from baton.settings import Settings
+
+
+@pytest.fixture(params=["fast", pytest.param("plain", marks=pytest.mark.plain)])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Every API test runs twice: with the fast paths on (the default), and with all of
+    them off (BATON_FAST_PATHS=0: every library driven through its public API), so the
+    plain path stays correct and the two answer the same."""
+    if request.param == "plain":
+        return settings.with_overrides(fast_paths=frozenset())
+    return settings
+
 
 @pytest.fixture
 async def ws_api(app: FastAPI) -> AsyncIterator[str]:

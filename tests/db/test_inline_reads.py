@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +14,8 @@ import sqlalchemy as sa
 from baton.db import inline_sqlite
 from baton.db.database import Database
 from baton.db.inline_sqlite import InlineConnection
+from baton.db.migrate import ensure_schema
+from baton.settings import DATABASE_URL_VAR, Settings
 from tests.support.flows_sql import insert_flow
 
 # Counting to ten million takes SQLite well over the inline budget (a second or more).
@@ -157,3 +161,41 @@ async def test_readers_stay_query_only_and_errors_pass_through(sqlite_db: Databa
             await conn.execute(sa.text("DELETE FROM flow"))
     async with sqlite_db.read() as conn:  # the pool's connections are fine afterwards
         assert (await conn.execute(sa.text("SELECT 3"))).scalar_one() == 3
+
+
+async def test_the_budget_counts_cpu_time_not_waiting(sqlite_db: Database) -> None:
+    """A statement that waits rather than works (here a function that sleeps 50 ms, ten
+    times the budget; in a server, a core another thread or process had) stays on the
+    loop: waiting does not make a statement heavy."""
+    async with sqlite_db.read() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert isinstance(driver, InlineConnection)
+        await driver.create_function("nap", 1, lambda i: time.sleep(0.05) or i)
+        waits = sa.text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+            "SELECT max(CASE WHEN i = 1 THEN nap(i) ELSE i END) FROM n"
+        )
+        moved = InlineConnection.offloaded_statements
+        started = time.monotonic()
+        assert (await conn.execute(waits)).scalar_one() == 3000
+        assert time.monotonic() - started >= 0.05
+    assert InlineConnection.offloaded_statements == moved
+    assert not inline_sqlite._HEAVY
+
+
+async def test_with_the_fast_path_off_reads_take_aiosqlites_thread(tmp_path: Path) -> None:
+    env = {DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'p.db'}", "BATON_FAST_PATHS": "-inline_reads"}
+    db = Database(Settings.from_env(env))
+    await ensure_schema(db.migration_engine)
+    await db.start()
+    try:
+        await db.write(insert_flow("a"))
+        async with db.read() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert not isinstance(driver, InlineConnection)
+            with Ticker() as ticker:
+                names = (await conn.execute(sa.text("SELECT name FROM flow"))).scalars().all()
+                assert ticker.ticks > 0  # the loop ran while aiosqlite's thread read
+        assert names == ["a"]
+    finally:
+        await db.close()

@@ -1,4 +1,5 @@
-"""The fast list encoding of runs gives exactly the JSON of the reference encoding."""
+"""Runs listed from raw rows (`wire_runs`) give exactly the JSON of the reference encoding
+(`run_out` of SQLAlchemy's typed rows), on both dialects."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from baton.api.responses import dumps
-from baton.core.runs import encode_runs, raw_select, run_out
+from baton.core.runs import run_out, wire_runs
 from baton.db import tables as t
+from baton.db.raw import raw_select
 from tests.api.test_flow_runs import make_flow, make_run, set_state
 
 
@@ -23,7 +25,7 @@ async def _both(app: FastAPI, table: sa.Table) -> tuple[Any, Any]:
         raw = (await conn.execute(raw_select(table).order_by(table.c.id))).all()
         dialect = conn.dialect.name
     slow = [run_out(row, now) for row in typed]
-    fast = encode_runs(raw, table, dialect, now)
+    fast = wire_runs(raw, table, dialect, now)
     return orjson.loads(dumps(slow)), orjson.loads(dumps(fast))
 
 

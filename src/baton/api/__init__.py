@@ -28,10 +28,10 @@ from baton.api.access import authorize
 from baton.api.routing import API_PREFIX, ApiRouter
 
 
-def api_router() -> ApiRouter:
+def api_router(fast_routing: bool = True) -> ApiRouter:
     # Every route checks the caller's role (`authorize`); the access middleware has
     # checked their credentials before.
-    router = ApiRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
+    router = ApiRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)], fast=fast_routing)
     for module in (
         health,
         metrics,

@@ -10,6 +10,11 @@ in lists, run in FastAPI's order (body parsed, dependencies, path, body validate
 FastAPI's errors (a 422 naming "path.run_id" or "body.state.type", "JSON decode error"
 for bad JSON, 400 for a body that cannot be read). Any other route keeps FastAPI's
 handler, and so does every route while a dependency is overridden (as tests do).
+
+The `compiled` fast path (BATON_FAST_PATHS, read from the app's state per request): it
+reads FastAPI's private `_effective_route_context_var` and `_embed_body_fields` and the
+fields of its `Dependant`, so FastAPI is pinned to the minor version tested
+(pyproject.toml). With it off, every route runs FastAPI's own handler.
 """
 
 from __future__ import annotations
@@ -32,8 +37,17 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def fast(scope: Scope, layer: str) -> bool:
+    """Is the fast path `layer` on for the app serving this request? (`create_app` puts
+    the settings' fast paths on the app's state; an app that says nothing has them all.)"""
+    on = getattr(scope["app"].state, "fast_paths", None)
+    return on is None or layer in on
+
 
 _UNDEFINED: Any = object()
 
@@ -70,7 +84,9 @@ def compiled_handler(route: APIRoute, fallback: Handler) -> Handler:
     provider = effective.dependency_overrides_provider
 
     async def handler(request: Request) -> Response:
-        if provider is not None and getattr(provider, "dependency_overrides", None):
+        if not fast(request.scope, "compiled") or (
+            provider is not None and getattr(provider, "dependency_overrides", None)
+        ):
             return await fallback(request)
         return await _run(plan, request)
 

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
-from baton.api.compiled import compiled_handler
+from baton.api.compiled import compiled_handler, fast
 from baton.errors import InvalidInput
 
 _LONG_NUMBER = re.compile(rb"\d{20}")
@@ -98,7 +98,7 @@ class BatonRoute(APIRoute):
         self._tail = self.path_format.rpartition("}")[2]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not scope["path"].endswith(self._tail):
+        if not scope["path"].endswith(self._tail) and fast(scope, "routing"):
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -115,13 +115,22 @@ class BatonRoute(APIRoute):
 
 API_PREFIX = "/api"
 
+# The `routing` fast path (BATON_FAST_PATHS). FastAPI tries the routers in order, several
+# times per request, so without it a late resource pays for matching every route of every
+# router before it; and on every request it asks each router it walks whether its routes
+# changed, walking the routes of that router and of every router included in it. So:
+# - a resource router turns away a request whose path does not start the way one of its
+#   paths does ("/api/flow_runs/…", "/api/health"), and a route one whose path does not
+#   end with the route's literal tail (above), before their patterns are tried;
+# - the API router, which includes resource routers only, answers "did your routes
+#   change?" from its own count of changes and theirs, FastAPI's private
+#   `_routes_version`, overriding its private `_get_routes_version`; so FastAPI is pinned
+#   to the minor version tested (pyproject.toml).
+# With it off, FastAPI matches and walks as it always does.
+
 
 class ResourceRouter(APIRouter):
-    """One resource's routes, mounted under API_PREFIX. A request whose path does not start
-    the way one of the router's paths does ("/api/flow_runs/…", "/api/health") is turned
-    away before its routes' patterns are tried: FastAPI tries the routers in order, three
-    times per request, so without this a late resource paid for matching every route of
-    every router before it (12% of a state change's time, with two routers unfiltered)."""
+    """One resource's routes, mounted under API_PREFIX."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,26 +138,20 @@ class ResourceRouter(APIRouter):
         self._heads_version = -1
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self._heads_version != self._routes_version:
-            self._heads, self._heads_version = _heads(self.routes), self._routes_version
-        if self._heads is not None:
-            path: str = scope["path"]
-            if not path.startswith(API_PREFIX + "/"):
-                return Match.NONE, {}
-            if path[len(API_PREFIX) + 1 :].partition("/")[0] not in self._heads:
-                return Match.NONE, {}
+        if fast(scope, "routing"):
+            if self._heads_version != self._routes_version:
+                self._heads, self._heads_version = _heads(self.routes), self._routes_version
+            if self._heads is not None:
+                path: str = scope["path"]
+                if not path.startswith(API_PREFIX + "/"):
+                    return Match.NONE, {}
+                if path[len(API_PREFIX) + 1 :].partition("/")[0] not in self._heads:
+                    return Match.NONE, {}
         return super().matches(scope)
 
-    # On every request FastAPI asks each router it walks whether its routes changed since
-    # it listed them, by walking the routes of that router and of every router included
-    # in it (5% of a state change's time on the event loop). A resource router holds
-    # routes, not routers, so its own count of changes is the whole answer.
-
     def include_router(self, *args: Any, **kwargs: Any) -> None:
+        # The API router counts its routes' changes as its own and its resources' (below).
         raise TypeError("a resource router holds routes, not other routers")
-
-    def _get_routes_version(self, seen: set[int] | None = None) -> int:
-        return self._routes_version
 
 
 def _heads(routes: list[BaseRoute]) -> frozenset[str] | None:
@@ -165,10 +168,11 @@ def _heads(routes: list[BaseRoute]) -> frozenset[str] | None:
 
 class ApiRouter(APIRouter):
     """The /api router. It includes resource routers only, so whether its routes changed
-    is its own count plus theirs, without FastAPI's walk (see ResourceRouter)."""
+    is its own count plus theirs (with the `routing` fast path on: `fast`)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, fast: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._fast = fast
         self._resources: list[ResourceRouter] = []
 
     def include_router(self, router: APIRouter, *args: Any, **kwargs: Any) -> None:
@@ -178,6 +182,8 @@ class ApiRouter(APIRouter):
         self._resources.append(router)
 
     def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        if not self._fast:
+            return super()._get_routes_version(seen)
         return self._routes_version + sum(r._routes_version for r in self._resources)
 
 

@@ -31,8 +31,8 @@ from baton.core.runs import (
     update_by_id,
 )
 from baton.db import tables as t
-from baton.db.bulk import Dml
 from baton.db.database import Database
+from baton.db.statements import Statement
 from baton.errors import InvalidInput, NotFound
 from baton.events.store import EventBus, insert_server_events
 from baton.orchestration.rules import (
@@ -54,10 +54,10 @@ from baton.schemas.states import StateCreate, StateDetails
 
 FR = t.flow_run
 NOT_FOUND = "Flow run not found"
-_UPDATE_RUN = Dml(update_by_id(FR))
+_UPDATE_RUN = Statement(update_by_id(FR))
 # Statements built once: values go in as parameters, so SQLAlchemy neither rebuilds them
 # nor works out their cache key from forty values on every call.
-_INSERT_RUN = Dml(FR.insert())
+_INSERT_RUN = Statement(FR.insert())
 # What a state change reads of its run: the rules' inputs, the timing, what its event
 # names. Not parameters, context or job variables: decoding every JSON column of the row
 # was 15% of a state change's job in the writer (py-spy).
@@ -135,7 +135,7 @@ def insert_run(
 ) -> Record:
     """Write a run built by `new_run_row` with its first state; returns its state event,
     for the caller to store and publish."""
-    _INSERT_RUN.execute(conn, row)
+    _INSERT_RUN.run(conn, row)
     insert_history(conn, t.flow_run_state, "flow_run_id", row["id"], state, now)
     if row["parent_task_run_id"] is not None:
         mirror_onto_parent_task(conn, row["parent_task_run_id"], row["id"], state, now)
@@ -315,7 +315,7 @@ async def set_flow_run_state(
         if decision.policy_updates:
             values["empirical_policy"] = {**policy, **decision.policy_updates}
         insert_history(conn, t.flow_run_state, "flow_run_id", run_id, state, now)
-        _UPDATE_RUN.execute(conn, {"_id": run_id, **values})
+        _UPDATE_RUN.run(conn, {"_id": run_id, **values})
         if row["parent_task_run_id"] is not None:
             mirror_onto_parent_task(conn, row["parent_task_run_id"], run_id, state, now)
         emitted.append(state_change_event(row, row["flow_name"], state_out(row), state))

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from baton.clock import utcnow, uuid7s
 from baton.db import tables as t
-from baton.db.bulk import insert_many
 from baton.db.database import Database
+from baton.db.statements import insert_rows
 from baton.errors import InvalidInput
 from baton.schemas.logs import (
     DEFAULT_LIMIT,
@@ -66,7 +66,7 @@ async def create_logs(db: Database, logs: Sequence[LogCreate]) -> int:
     ]
 
     def job(conn: sa.Connection) -> None:
-        insert_many(conn, t.log, _INSERTED, rows)
+        insert_rows(conn, t.log, _INSERTED, rows)
 
     await db.write(job, quick=len(rows) <= QUICK_BATCH)
     return len(rows)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.clock import uuid7
-from baton.db.bulk import Dml
+from baton.db import raw
 from baton.db.database import Database
-from baton.db.query import Query
+from baton.db.statements import Statement
 from baton.orchestration.rules import ProposedState
 from baton.orchestration.states import StateType, full_details
 from baton.orchestration.timing import Timing, estimated_run_time, estimated_start_time_delta
@@ -113,11 +113,12 @@ def history_state_out(row: Row) -> dict[str, Any]:
 
 
 def run_out(row: Row, now: dt.datetime) -> dict[str, Any]:
-    """Columns of a run row plus its state and the estimates, minus the state_* columns."""
+    """Columns of a run row plus its state and the estimates, minus the state_* columns.
+    The reference for `wire_runs`, which lists runs from raw rows (a test holds them equal)."""
     out = {
         k: v
         for k, v in row.items()
-        if (k not in STATE_COLUMNS or k == "state_id") and k not in INTERNAL_COLUMNS
+        if (k not in STATE_COLUMNS or k == "state_id") and k not in raw.INTERNAL_COLUMNS
     }
     out["state_type"] = row["state_type"]
     out["state_name"] = row["state_name"]
@@ -139,12 +140,12 @@ def insert_history(
     now: dt.datetime,
 ) -> None:
     """Append `state` to a run's history (parameters only: the statement is compiled once)."""
-    _history_insert(table).execute(conn, {"created": now, run_column: run_id, **state})
+    _history_insert(table).run(conn, {"created": now, run_column: run_id, **state})
 
 
 @functools.cache
-def _history_insert(table: sa.Table) -> Dml:
-    return Dml(table.insert())
+def _history_insert(table: sa.Table) -> Statement:
+    return Statement(table.insert())
 
 
 def update_by_id(table: sa.Table) -> sa.Update:
@@ -152,125 +153,87 @@ def update_by_id(table: sa.Table) -> sa.Update:
     return table.update().where(table.c.id == sa.bindparam("_id"))
 
 
-# --- the fast path for listing runs -----------------------------------------------------
+# --- lists of runs ----------------------------------------------------------------------
 #
-# Lists of runs are the heaviest answers (the client and UI ask for 200 at a time). Letting
-# SQLAlchemy turn every column into Python objects only for orjson to turn them back into
-# text costs most of the time, so lists select the raw driver values and encode them here:
-# on SQLite, ids and timestamps are reshaped as text and JSON documents are passed through
-# as orjson Fragments, never parsed. `run_out` stays the reference: a test checks both give
-# the same JSON.
-
-_UTC = dt.UTC
-
-
-# Columns the server keeps for itself, never shown on the wire.
-INTERNAL_COLUMNS = frozenset({"claimed_until"})
+# Lists of runs are the heaviest answers: they are read as raw values (db/raw.py), and each
+# run is shaped here from those, its state nested and its estimates worked out from the
+# few times they need. `run_out` stays the reference: tests/db/test_run_encoding.py holds
+# both to the same JSON.
 
 
 @functools.cache
-def wire_columns(table: sa.Table) -> tuple[sa.Column[Any], ...]:
-    return tuple(c for c in table.columns if c.name not in INTERNAL_COLUMNS)
+def _shape(table: sa.Table) -> tuple[tuple[str, ...], Callable[[Sequence[Any]], tuple[Any, ...]]]:
+    """The names of a listed run's top-level columns (not the state_* ones the state nests)
+    and a getter of their values from a row of `wire_values`."""
+    names = raw.wire_names(table)
+    kept = [i for i, name in enumerate(names) if name not in STATE_COLUMNS[3:]]
+    return tuple(names[i] for i in kept), operator.itemgetter(*kept)
 
 
 @functools.cache
-def wire_names(table: sa.Table) -> tuple[str, ...]:
-    return tuple(c.name for c in wire_columns(table))
+def _index(table: sa.Table) -> dict[str, int]:
+    return {name: i for i, name in enumerate(raw.wire_names(table))}
 
 
-@functools.cache
-def raw_select(table: sa.Table) -> sa.Select[Any]:
-    """SELECT of the table's wire columns without result processing (raw driver values).
-    Built once per table: building it costs more than the query it runs."""
-    columns = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in wire_columns(table)]
-    return cast("sa.Select[Any]", sa.select(*columns))
-
-
-@functools.cache
-def _kinds(table: sa.Table) -> dict[str, list[str]]:
-    kinds: dict[str, list[str]] = {"uuid": [], "time": [], "json": [], "bool": []}
-    for column in wire_columns(table):
-        kind = type(column.type).__name__
-        if kind == "Uuid":
-            kinds["uuid"].append(column.name)
-        elif kind == "Timestamp":
-            kinds["time"].append(column.name)
-        elif kind == "JSONText":
-            kinds["json"].append(column.name)
-        elif kind == "Boolean":
-            kinds["bool"].append(column.name)
-    return kinds
-
-
-def _sqlite_time(value: str) -> str:
-    """'2026-11-27 03:32:07.364200' as the wire shows a UTC time: '2026-11-27T03:32:07.3642Z'
-    (orjson's spelling: microseconds dropped when zero)."""
-    if value.endswith(".000000"):
-        value = value[:-7]
-    return f"{value[:10]}T{value[11:]}Z"
-
-
-def _parse_sqlite_time(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value).replace(tzinfo=_UTC)
-
-
-def encode_runs(
+def wire_runs(
     rows: Sequence[Sequence[Any]], table: sa.Table, dialect: str, now: dt.datetime
 ) -> list[dict[str, Any]]:
-    """Raw rows selected with `raw_select(table)` → runs as the wire shows them.
+    """Raw rows selected with `raw.raw_select(table)` → runs as the wire shows them.
 
     The estimates repeat `estimated_run_time` and `estimated_start_time_delta` inline,
-    parsing only the times they need; tests/db/test_run_encoding.py holds them equal.
-    """
-    names = wire_names(table)
-    kinds = _kinds(table)
-    sqlite = dialect == "sqlite"
-    parse = _parse_sqlite_time if sqlite else _same
+    reading only the times they need."""
+    names, top = _shape(table)
+    at = _index(table)
+    state_id, state_type, state_name = at["state_id"], at["state_type"], at["state_name"]
+    state_time, message, data = at["state_timestamp"], at["state_message"], at["state_data"]
+    details, labels = at["state_details"], at["labels"]
+    start_at, expected_at, total_at = (
+        at["start_time"],
+        at["expected_start_time"],
+        at["total_run_time"],
+    )
     out = []
-    for raw in rows:
-        row = dict(zip(names, raw, strict=True))
-        kind = row["state_type"]
-        start, expected = row["start_time"], row["expected_start_time"]
+    for stored, values in zip(rows, raw.wire_values(rows, table, dialect), strict=True):
+        kind = values[state_type]
+        start, expected = values[start_at], values[expected_at]
         if start is not None and expected is not None:
-            delta = max(0.0, (parse(start) - parse(expected)).total_seconds())
+            delta = max(0.0, (_time(start) - _time(expected)).total_seconds())
         elif start is None and expected is not None and kind in _NOT_STARTED:
-            late = (now - parse(expected)).total_seconds()
+            late = (now - _time(expected)).total_seconds()
             delta = late if late > 0 else 0.0
         else:
             delta = 0.0
-        run_time = row["total_run_time"]
-        if kind == "RUNNING" and row["state_timestamp"] is not None:
-            run_time += max(0.0, (now - parse(row["state_timestamp"])).total_seconds())
-        no_labels = row["labels"] in (None, "null")
-        if sqlite:
-            for name in kinds["uuid"]:
-                if (v := row[name]) is not None:
-                    row[name] = f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
-            for name in kinds["time"]:
-                if (v := row[name]) is not None:
-                    row[name] = _sqlite_time(v)
-            for name in kinds["json"]:
-                if (v := row[name]) is not None:
-                    row[name] = orjson.Fragment(v)
-            for name in kinds["bool"]:
-                if (v := row[name]) is not None:
-                    row[name] = bool(v)
-        row["state"] = state_out(row)
-        for name in STATE_COLUMNS[3:]:
-            del row[name]
-        row["estimated_run_time"] = run_time
-        row["estimated_start_time_delta"] = delta
-        if no_labels:
-            row["labels"] = {}
-        out.append(row)
+        run_time = values[total_at]
+        if kind == "RUNNING" and values[state_time] is not None:
+            run_time += max(0.0, (now - _time(values[state_time])).total_seconds())
+        run = dict(zip(names, top(values), strict=True))
+        run["state"] = (
+            None
+            if values[state_id] is None
+            else {
+                "id": values[state_id],
+                "type": kind,
+                "name": values[state_name],
+                "timestamp": values[state_time],
+                "message": values[message],
+                "data": values[data],
+                "state_details": values[details],
+            }
+        )
+        run["estimated_run_time"] = run_time
+        run["estimated_start_time_delta"] = delta
+        if stored[labels] is None or stored[labels] == "null":
+            run["labels"] = {}
+        out.append(run)
     return out
 
 
 _NOT_STARTED = (None, "SCHEDULED", "PENDING")
 
 
-def _same(value: Any) -> Any:
-    return value
+def _time(value: str | dt.datetime) -> dt.datetime:
+    """A time as `wire_values` gives it: wire text ("…Z") on SQLite, a datetime elsewhere."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def list_runs(
@@ -281,25 +244,26 @@ async def list_runs(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Runs of `table` matching `where`, encoded for the wire (the fast path)."""
-    stmt = raw_select(table).where(*where).order_by(*order)
+    """Runs of `table` matching `where`, as the wire shows them."""
+    stmt = raw.raw_select(table).where(*where).order_by(*order)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     rows = (await conn.execute(stmt)).all()
-    return encode_runs(rows, table, conn.dialect.name, dt.datetime.now(_UTC))
+    return wire_runs(rows, table, conn.dialect.name, dt.datetime.now(dt.UTC))
 
 
 @functools.cache
-def _by_id(table: sa.Table) -> Query:
-    return Query(raw_select(table).where(table.c.id == sa.bindparam("id", type_=table.c.id.type)))
+def _by_id(table: sa.Table) -> Statement:
+    by_id = table.c.id == sa.bindparam("id", type_=table.c.id.type)
+    return Statement(raw.raw_select(table).where(by_id))
 
 
 async def read_run(db: Database, table: sa.Table, run_id: uuid.UUID) -> dict[str, Any] | None:
-    """One run of `table` by id, encoded for the wire, or None."""
-    rows = await _by_id(table).all(db, {"id": run_id})
+    """One run of `table` by id, as the wire shows it, or None."""
+    rows = await _by_id(table).rows(db, {"id": run_id})
     if not rows:
         return None
-    return encode_runs(rows, table, db.dialect, dt.datetime.now(_UTC))[0]
+    return wire_runs(rows, table, db.dialect, dt.datetime.now(dt.UTC))[0]
 
 
 async def read_history(

@@ -28,12 +28,22 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.url: URL = settings.db_url
         self.dialect = self.url.get_backend_name()
+        # The fast paths of the database layer (BATON_FAST_PATHS; all on SQLite only).
+        self.fast_statements = settings.fast("statements")
         self._writer: SqliteWriter | None = None
         if self.dialect == "sqlite":
             self._write_engine: AsyncEngine = create_engine(self.url, role="writer")
-            self._read_engine: AsyncEngine = create_engine(self.url, role="reader", pool_size=8)
-            self._sync_writer_engine = create_sqlite_writer_engine(self.url)
-            self._writer = SqliteWriter(self._sync_writer_engine, settings.sqlite_write_batch)
+            self._read_engine: AsyncEngine = create_engine(
+                self.url, role="reader", pool_size=8, inline=settings.fast("inline_reads")
+            )
+            self._sync_writer_engine = create_sqlite_writer_engine(
+                self.url, fast_statements=self.fast_statements
+            )
+            self._writer = SqliteWriter(
+                self._sync_writer_engine,
+                settings.sqlite_write_batch,
+                quick_writes=settings.fast("quick_writes"),
+            )
         else:
             engine = create_engine(
                 self.url, pool_size=settings.pg_pool_size, max_overflow=settings.pg_max_overflow
@@ -80,8 +90,9 @@ class Database:
         """Run `job(conn)` in a transaction and return its result once it is committed.
 
         A job is a plain function of a synchronous connection: on SQLite it runs in the
-        writer thread (on the event loop if `quick`: a job that touches a few rows, see
-        writer.py), on PostgreSQL through the async driver (SQLAlchemy's run_sync).
+        writer thread (on the event loop if `quick`, a job that touches a few rows, and the
+        `quick_writes` fast path is on: see writer.py), on PostgreSQL through the async
+        driver (SQLAlchemy's run_sync).
         """
         if self._writer is not None:
             return await self._writer.submit(job, quick)

@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from baton.db.inline_sqlite import inline_connector
 
+# Set in the `info` of a write connection on which the `statements` fast path is on.
+FAST_STATEMENTS = "baton.fast_statements"
+
 # Long enough that another process (a `baton db` command) holding the write lock
 # delays Baton's writer rather than failing it.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -21,18 +24,24 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(url: URL, *, role: str = "any", pool_size: int = 5, **kw: Any) -> AsyncEngine:
+def create_engine(
+    url: URL, *, role: str = "any", pool_size: int = 5, inline: bool = False, **kw: Any
+) -> AsyncEngine:
     """An async engine for `url`.
 
     SQLite `role` is "writer" (one connection, BEGIN IMMEDIATE), "reader"
-    (query_only connections, deferred BEGIN) or "any" (migrations and CLI commands).
+    (query_only connections, deferred BEGIN; with `inline`, run on the event loop's thread:
+    the `inline_reads` fast path, see inline_sqlite.py) or "any" (migrations and CLI
+    commands).
     """
     common: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if url.get_backend_name() == "sqlite":
         if role == "writer":
             common.update(pool_size=1, max_overflow=0)
-        elif role == "reader":  # on the event loop's thread, see inline_sqlite.py
-            common.update(pool_size=pool_size, max_overflow=0, async_creator=inline_connector(url))
+        elif role == "reader":
+            common.update(pool_size=pool_size, max_overflow=0)
+            if inline:
+                common.update(async_creator=inline_connector(url))
         engine = create_async_engine(url, **common, **kw)
         _install_sqlite_hooks(engine.sync_engine, role)
         return engine
@@ -62,8 +71,9 @@ def _install_postgres_hooks(engine: sa.Engine) -> None:
         dbapi_conn.run_async(lambda conn: conn.execute("SET plan_cache_mode = force_custom_plan"))
 
 
-def create_sqlite_writer_engine(url: URL) -> sa.Engine:
-    """A synchronous engine for the SQLite writer thread (the stdlib driver, one connection)."""
+def create_sqlite_writer_engine(url: URL, *, fast_statements: bool = False) -> sa.Engine:
+    """A synchronous engine for the SQLite writer thread (the stdlib driver, one connection);
+    with `fast_statements`, db.statements drives its connection directly (that fast path)."""
     engine = sa.create_engine(
         url.set(drivername="sqlite+pysqlite"),
         json_serializer=_json_dumps,
@@ -72,6 +82,12 @@ def create_sqlite_writer_engine(url: URL) -> sa.Engine:
         max_overflow=0,
     )
     _install_sqlite_hooks(engine, "writer")
+    if fast_statements:
+
+        @sa.event.listens_for(engine, "connect")
+        def _fast(_dbapi_conn: Any, record: Any) -> None:
+            record.info[FAST_STATEMENTS] = True
+
     return engine
 
 

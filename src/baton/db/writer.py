@@ -9,7 +9,8 @@ serialising on one commit per request, and a job's statements run back to back i
 thread, not one event-loop round trip each.
 
 A batch of quick jobs only (a few rows each, such as a state change or a log batch) runs
-on the event loop instead, when the write lock is free: handing it to the thread and back
+on the event loop instead, when the write lock is free (the `quick_writes` fast path,
+BATON_FAST_PATHS): handing it to the thread and back
 cost more than the job itself, a quarter of a state change's time under load. The lock is
 taken without waiting, so another process holding it (a `baton db` command) sends the
 batch to the thread to wait there, and the loop keeps serving. What a quick batch can
@@ -47,9 +48,12 @@ class _Pending:
 
 
 class SqliteWriter:
-    def __init__(self, engine: sa.Engine, max_batch: int = 64) -> None:
+    def __init__(
+        self, engine: sa.Engine, max_batch: int = 64, *, quick_writes: bool = True
+    ) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._quick_writes = quick_writes  # the fast path: quick jobs may run on the loop
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-writer")
         self._conn: sa.Connection | None = None
@@ -88,7 +92,7 @@ class SqliteWriter:
         if self._task is None or self._task.done():
             raise RuntimeError("the SQLite writer is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(job, future, quick))
+        self._queue.put_nowait(_Pending(job, future, quick and self._quick_writes))
         # shield: a caller that goes away must not cancel a job that may already be committed.
         return await asyncio.shield(future)
 

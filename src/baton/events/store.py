@@ -24,10 +24,10 @@ import sqlalchemy as sa
 
 from baton.clock import utcnow, uuid7
 from baton.db import tables as t
-from baton.db.bulk import Dml
 from baton.db.database import Database
 from baton.db.dialect import insert
 from baton.db.failures import is_outage
+from baton.db.statements import Statement
 from baton.schemas.events import RESOURCE_ID, ROLE, EventFilter, Record, matches
 
 log = logging.getLogger(__name__)
@@ -126,12 +126,12 @@ def insert_server_events(conn: sa.Connection, events: Sequence[Record]) -> None:
     """Store events the server just made (fresh uuid7 ids, so no duplicates to skip): the
     cheap path for the event every state change writes in its own transaction."""
     if events:
-        _INSERT_EVENT.execute(conn, _event_rows(events))
-        _INSERT_EVENT_RESOURCE.execute(conn, _resource_rows(events))
+        _INSERT_EVENT.run(conn, _event_rows(events))
+        _INSERT_EVENT_RESOURCE.run(conn, _resource_rows(events))
 
 
-_INSERT_EVENT = Dml(t.event.insert())
-_INSERT_EVENT_RESOURCE = Dml(t.event_resource.insert())
+_INSERT_EVENT = Statement(t.event.insert())
+_INSERT_EVENT_RESOURCE = Statement(t.event_resource.insert())
 
 
 class Subscription:

@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
+    app.state.fast_paths = settings.fast_paths  # read per request by api/compiled.py
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
     # Lists of runs and logs are large and compress ~10x (ISA-L's level 1: little CPU).
@@ -75,6 +76,6 @@ def create_app(settings: Settings) -> FastAPI:
     # Outermost, so refused bodies and errors are counted too.
     app.state.request_metrics = RequestMetrics()
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.request_metrics)
-    app.include_router(api_router())
+    app.include_router(api_router(fast_routing=settings.fast("routing")))
     app.include_router(ui_router)
     return app
