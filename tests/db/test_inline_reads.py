@@ -93,11 +93,14 @@ async def test_a_long_statement_moves_to_a_thread_and_the_loop_keeps_running(
     assert InlineConnection.offloaded_statements == moved + 1
 
 
-async def test_a_statement_that_overran_goes_to_the_thread_at_once_next_time(
+async def test_a_statement_that_overran_a_few_times_goes_to_the_thread_at_once(
     sqlite_db: Database,
 ) -> None:
-    async with sqlite_db.read() as conn:
-        await conn.execute(LONG_COUNT)
+    for _ in range(inline_sqlite.HEAVY_AFTER):
+        moved = InlineConnection.offloaded_statements
+        async with sqlite_db.read() as conn:
+            await conn.execute(LONG_COUNT)
+        assert InlineConnection.offloaded_statements == moved + 1  # interrupted, then moved
     moved = InlineConnection.offloaded_statements
     async with sqlite_db.read() as conn:
         with Ticker() as ticker:

@@ -10,8 +10,8 @@ A statement may not hold the loop for long, though: a UI page over a million row
 text search would stall every other request. So each statement runs inline under a
 budget (`BUDGET_S`) of the loop thread's CPU time, kept by SQLite's progress handler. One
 that overruns is interrupted and run again in a reader thread, and so is the rest of that
-checkout's work, until the connection goes back to the pool; the statement's SQL is
-remembered, and goes to the thread at once the next time. Re-running is safe: reader
+checkout's work, until the connection goes back to the pool; a statement that overran
+a few times (`HEAVY_AFTER`) goes to the thread at once from then on. Re-running is safe: reader
 connections are query-only, and inside their transaction a statement sees the same
 snapshot the second time. The budget counts CPU time, not wall time: the driver lets go
 of the GIL while SQLite works, and a statement that merely waited for a core (the writer's
@@ -50,14 +50,21 @@ _BUDGETED = frozenset({"execute", "fetchall"})
 _CHECKOUT_ENDS = frozenset({"rollback", "commit", "close"})
 
 
-# The SQL of statements that overran the budget, most recent last: they go to a thread
-# at once from then on (a UI page's heavy queries would otherwise pay the budget each time).
-_HEAVY: OrderedDict[str, None] = OrderedDict()
+# How often each statement's SQL overran the budget, most recent last. One that overran
+# `HEAVY_AFTER` times goes to a thread at once from then on (a UI page's heavy queries would
+# otherwise pay the budget each time); one overrun alone does not mark it, since a garbage
+# collection that happens to run during a statement counts against its budget too.
+_HEAVY: OrderedDict[str, int] = OrderedDict()
 _HEAVY_KEPT = 512
+HEAVY_AFTER = 3
 
 
-def _remember_heavy(sql: str) -> None:
-    _HEAVY[sql] = None
+def _is_heavy(sql: str) -> bool:
+    return _HEAVY.get(sql, 0) >= HEAVY_AFTER
+
+
+def _overran(sql: str) -> None:
+    _HEAVY[sql] = _HEAVY.get(sql, 0) + 1
     _HEAVY.move_to_end(sql)
     while len(_HEAVY) > _HEAVY_KEPT:
         _HEAVY.popitem(last=False)
@@ -103,7 +110,7 @@ class InlineConnection(aiosqlite.Connection):
             return fn(*args, **kwargs)
         if name == "execute" and isinstance(owner, sqlite3.Cursor):
             self._statement = (owner, args)
-            if not self._offloaded and args and args[0] in _HEAVY:
+            if not self._offloaded and args and _is_heavy(args[0]):
                 self._offload()  # it overran before: no need to find out again
         if self._offloaded:
             return await self._in_thread(partial(fn, *args, **kwargs))
@@ -121,7 +128,7 @@ class InlineConnection(aiosqlite.Connection):
         self._offload()
         InlineConnection.offloaded_statements += 1
         if self._statement is not None:
-            _remember_heavy(self._statement[1][0])
+            _overran(self._statement[1][0])
         if name == "fetchall":  # the rows read before the interruption are gone: start over
             return await self._in_thread(partial(self._rerun, owner))
         return await self._in_thread(partial(fn, *args, **kwargs))
