@@ -13,8 +13,12 @@ from baton.settings import DATABASE_URL_VAR, Settings
 
 
 @pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    settings = Settings.from_env({DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'w.db'}"})
+async def sqlite_db(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """Its fast paths are BATON_FAST_PATHS's value, given by indirect parametrization
+    (all of them unless a test says otherwise)."""
+    fast_paths = getattr(request, "param", "1")
+    env = {DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'w.db'}", "BATON_FAST_PATHS": fast_paths}
+    settings = Settings.from_env(env)
     db = Database(settings)
     await ensure_schema(db.migration_engine)
     await db.start()

@@ -6,7 +6,6 @@ import asyncio
 import faulthandler
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,8 +13,6 @@ import sqlalchemy as sa
 from baton.db import inline_sqlite
 from baton.db.database import Database
 from baton.db.inline_sqlite import InlineConnection
-from baton.db.migrate import ensure_schema
-from baton.settings import DATABASE_URL_VAR, Settings
 from tests.support.flows_sql import insert_flow
 
 # Counting to ten million takes SQLite well over the inline budget (a second or more).
@@ -186,19 +183,14 @@ async def test_the_budget_counts_cpu_time_not_waiting(sqlite_db: Database) -> No
     assert not inline_sqlite._HEAVY
 
 
-async def test_with_the_fast_path_off_reads_take_aiosqlites_thread(tmp_path: Path) -> None:
-    env = {DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'p.db'}", "BATON_FAST_PATHS": "-inline_reads"}
-    db = Database(Settings.from_env(env))
-    await ensure_schema(db.migration_engine)
-    await db.start()
-    try:
-        await db.write(insert_flow("a"))
-        async with db.read() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert not isinstance(driver, InlineConnection)
-            with Ticker() as ticker:
-                names = (await conn.execute(sa.text("SELECT name FROM flow"))).scalars().all()
-                assert ticker.ticks > 0  # the loop ran while aiosqlite's thread read
-        assert names == ["a"]
-    finally:
-        await db.close()
+@pytest.mark.parametrize("sqlite_db", ["-inline_reads"], indirect=True)
+async def test_with_the_fast_path_off_reads_take_aiosqlites_thread(sqlite_db: Database) -> None:
+    db = sqlite_db
+    await db.write(insert_flow("a"))
+    async with db.read() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert not isinstance(driver, InlineConnection)
+        with Ticker() as ticker:
+            names = (await conn.execute(sa.text("SELECT name FROM flow"))).scalars().all()
+            assert ticker.ticks > 0  # the loop ran while aiosqlite's thread read
+    assert names == ["a"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,9 +13,7 @@ from fastapi import FastAPI
 from baton.clock import uuid7s
 from baton.db import tables as t
 from baton.db.database import Database
-from baton.db.migrate import ensure_schema
 from baton.db.statements import Statement, insert_rows
-from baton.settings import DATABASE_URL_VAR, Settings
 from tests.support.flows_sql import insert_flow
 
 COLUMNS = ("id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id")
@@ -206,21 +203,16 @@ async def test_on_sqlite_the_fast_path_skips_sqlalchemys_execute(
     assert executed == []
 
 
-async def test_with_the_fast_path_off_every_call_is_sqlalchemys(tmp_path: Path) -> None:
-    env = {DATABASE_URL_VAR: f"sqlite:///{tmp_path / 'p.db'}", "BATON_FAST_PATHS": "-statements"}
-    db = Database(Settings.from_env(env))
-    await ensure_schema(db.migration_engine)
-    await db.start()
-    try:
-        await db.write(insert_flow("plain"))
-        by_name = sa.select(*RAW).where(t.flow.c.name == sa.bindparam("name"))
-        read = Statement(by_name)
-        assert [r[3] for r in await read.rows(db, {"name": "plain"})] == ["plain"]
-        assert read._plans == {}  # never compiled for the driver
-        insert = Statement(t.variable.insert())
-        now = dt.datetime.now(dt.UTC)
-        row = {"id": uuid.uuid4(), "created": now, "updated": now, "name": "v", "tags": []}
-        await db.write(lambda conn: insert.run(conn, row))
-        assert insert._plans == {}
-    finally:
-        await db.close()
+@pytest.mark.parametrize("sqlite_db", ["-statements"], indirect=True)
+async def test_with_the_fast_path_off_every_call_is_sqlalchemys(sqlite_db: Database) -> None:
+    db = sqlite_db
+    await db.write(insert_flow("plain"))
+    by_name = sa.select(*RAW).where(t.flow.c.name == sa.bindparam("name"))
+    read = Statement(by_name)
+    assert [r[3] for r in await read.rows(db, {"name": "plain"})] == ["plain"]
+    assert read._plans == {}  # never compiled for the driver
+    insert = Statement(t.variable.insert())
+    now = dt.datetime.now(dt.UTC)
+    row = {"id": uuid.uuid4(), "created": now, "updated": now, "name": "v", "tags": []}
+    await db.write(lambda conn: insert.run(conn, row))
+    assert insert._plans == {}
