@@ -48,16 +48,24 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noted = StatusNote(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noted)
         finally:
             template = route_template(scope)
-            self.metrics.record(scope["method"], template, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.record(scope["method"], template, noted.status, seconds)
+
+
+class StatusNote:
+    """A `send` that remembers the status of the response it sent (500 until one starts:
+    an app that raised answers 500)."""
+
+    def __init__(self, send: Send) -> None:
+        self.status = 500
+        self._send = send
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)

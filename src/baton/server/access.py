@@ -9,9 +9,10 @@ import time
 import uuid
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from baton.api.errors import error_response
+from baton.api.request_metrics import StatusNote
 from baton.api.routing import route_template
 from baton.clock import utcnow
 from baton.core.api_keys import note_use
@@ -57,18 +58,11 @@ class AccessMiddleware:
             return
         scope.setdefault("state", {})["principal"] = principal
         self._note_use(state, principal)
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noted = StatusNote(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noted)
         finally:
-            self._audit(state, scope, principal, status)
+            self._audit(state, scope, principal, noted.status)
 
     def _audit(self, state: Any, scope: Scope, principal: Principal | None, status: int) -> None:
         method = scope["method"]
